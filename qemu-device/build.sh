@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Build qemu-system-x86_64 with the lptrig devices, from Debian's QEMU source
+# package, in the cache:
+#
+#   $LPTRIG_CACHE/qemu/src-<debver>   Debian's source, patches applied, with
+#                                     our overlay linked in
+#   $LPTRIG_CACHE/qemu/build-<debver> the meson/ninja build tree
+#   $LPTRIG_CACHE/qemu/firmware       the directory to pass to -L
+#
+# Our C files are symbolic links from the source tree into this checkout, so
+# editing one and running this script again only recompiles that file.
+set -euo pipefail
+# shellcheck source=../scripts/common.sh
+. "$(dirname "$0")/../scripts/common.sh"
+
+overlay=$LPTRIG_TOP/qemu-device
+ver=${QEMU_DEBVER#*:}
+qdir=$LPTRIG_CACHE/qemu
+src=$qdir/src-$ver
+build=$qdir/build-$ver
+fw=$qdir/firmware
+
+fetch_source() {
+	local dl=$LPTRIG_CACHE/dl
+	local dsc=$dl/qemu_${ver}.dsc
+	mkdir -p "$dl" "$qdir"
+	if [ ! -f "$dsc" ]; then
+		log "fetching Debian's QEMU $QEMU_DEBVER source package"
+		(cd "$dl" && apt-get source -qq --download-only "qemu=$QEMU_DEBVER" \
+			2>&1 | grep -v '^W: Download is performed unsandboxed') ||
+			die "apt-get source qemu=$QEMU_DEBVER failed (is there a deb-src line? run 'make deps')"
+	fi
+	log "unpacking $dsc (Debian patches applied)"
+	rm -rf "$src.tmp"
+	dpkg-source -q -x "$dsc" "$src.tmp" >/dev/null
+	mv "$src.tmp" "$src"
+}
+
+# splice_fragment FRAGMENT TARGET: keep FRAGMENT's text as a marked block at
+# the end of TARGET (a Kconfig, meson.build or trace-events of QEMU's tree).
+splice_fragment() {
+	local frag=$1 target=$2 tmp
+	tmp=$(mktemp)
+	sed '/^# lptrig overlay begin$/,/^# lptrig overlay end$/d' "$target" >"$tmp"
+	{
+		echo '# lptrig overlay begin'
+		cat "$frag"
+		echo '# lptrig overlay end'
+	} >>"$tmp"
+	install_if_changed "$tmp" "$target"
+	rm -f "$tmp"
+}
+
+splice_overlay() {
+	local f rel
+	# Our own source files: linked, so edits are seen by ninja directly.
+	while IFS= read -r f; do
+		rel=${f#"$overlay"/}
+		if [ "$(readlink "$src/$rel" 2>/dev/null)" != "$f" ]; then
+			mkdir -p "$(dirname "$src/$rel")"
+			ln -sfn "$f" "$src/$rel"
+		fi
+	done < <(find "$overlay/hw" "$overlay/include" -type f \( -name '*.c' -o -name '*.h' \) | sort)
+	# Additions to QEMU's own build files.
+	while IFS= read -r f; do
+		rel=${f#"$overlay"/splice/}
+		case "$rel" in
+		configs/devices/*)
+			# A devices file replaces QEMU's: with --without-default-devices
+			# only what it lists is built.
+			install_if_changed "$f" "$src/$rel"
+			;;
+		*)
+			splice_fragment "$f" "$src/$rel"
+			;;
+		esac
+	done < <(find "$overlay/splice" -type f | sort)
+}
+
+configure_opts=(
+	--target-list=x86_64-softmmu
+	--without-default-devices
+	--disable-docs --disable-tools --disable-guest-agent
+	--disable-gtk --disable-sdl --disable-vnc --disable-opengl
+	--disable-spice --disable-curses --disable-brlapi --disable-slirp
+	--disable-capstone --disable-xen --disable-libudev --disable-linux-aio
+	--disable-linux-io-uring --disable-libusb --disable-usb-redir
+	--disable-alsa --disable-pa --disable-jack --disable-oss --disable-sndio
+	--disable-werror
+	--enable-trace-backends=log
+	--audio-drv-list=
+)
+
+configure_qemu() {
+	local stamp=$build/.lptrig-configure
+	local want="${configure_opts[*]}"
+	if [ -f "$build/build.ninja" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+		return
+	fi
+	log "configuring QEMU (x86_64-softmmu only)"
+	rm -rf "$build"
+	mkdir -p "$build"
+	(cd "$build" && "$src/configure" "${configure_opts[@]}" >configure.log 2>&1) ||
+		{ tail -20 "$build/configure.log" >&2; die "QEMU configure failed, see $build/configure.log"; }
+	echo "$want" >"$stamp"
+}
+
+build_roms() {
+	# configure only prepares pc-bios/optionrom when it builds an i386
+	# target; -kernel needs linuxboot_dma.bin, so do it here.
+	local rd=$build/pc-bios/optionrom
+	mkdir -p "$rd"
+	cat >"$rd/config.mak.tmp" <<EOT
+# Written by lptrig's qemu-device/build.sh
+TOPSRC_DIR=$src
+CC=cc
+CCAS=cc
+AR=ar
+AS=as
+LD=ld
+NM=nm
+OBJCOPY=objcopy
+RANLIB=ranlib
+STRIP=strip
+PYTHON=python3
+EOT
+	install_if_changed "$rd/config.mak.tmp" "$rd/config.mak"
+	rm -f "$rd/config.mak.tmp"
+	make -s -C "$rd" -f "$src/pc-bios/optionrom/Makefile" \
+		linuxboot_dma.bin kvmvapic.bin >/dev/null
+}
+
+link_firmware() {
+	mkdir -p "$fw"
+	ln -sfn /usr/share/seabios/bios-256k.bin "$fw/bios-256k.bin"
+	ln -sfn "$build/pc-bios/optionrom/linuxboot_dma.bin" "$fw/linuxboot_dma.bin"
+	ln -sfn "$build/pc-bios/optionrom/kvmvapic.bin" "$fw/kvmvapic.bin"
+	# The harness finds everything through these two links.
+	ln -sfn "$build/qemu-system-x86_64" "$qdir/qemu-system-x86_64"
+	ln -sfn "$src" "$qdir/src"
+}
+
+[ -d "$src" ] || fetch_source
+splice_overlay
+configure_qemu
+log "building qemu-system-x86_64"
+ninja -C "$build" qemu-system-x86_64 | { grep -v '^\[' || true; }
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "QEMU build failed"
+build_roms
+link_firmware
+log "ready: $qdir/qemu-system-x86_64"

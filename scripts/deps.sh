@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Install everything lptrig needs from Debian's packages.  Idempotent: when
+# every package is present it only checks and returns in well under a second.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.sh
+. "$here/versions.sh"
+
+PKGS=(
+	# QEMU build
+	build-essential pkg-config git python3 python3-venv meson ninja-build
+	libfdt-dev libglib2.0-dev libpixman-1-dev zlib1g-dev dpkg-dev flex bison
+	# guest image
+	seabios busybox-static cpio gzip xz-utils kmod
+	"linux-headers-${KVER}=${KPKGVER}" "linux-source-6.1=${KPKGVER}"
+	libelf-dev bc
+	# rig
+	python3-pytest python3-pytest-xdist python3-pytest-timeout
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	name=${p%%=*}
+	want=
+	[ "$name" = "$p" ] || want=${p#*=}
+	got=$(dpkg-query -W -f='${Status} ${Version}\n' "$name" 2>/dev/null || true)
+	case "$got" in
+	"install ok installed ${want}"*) ;;
+	*) missing+=("$p") ;;
+	esac
+done
+
+need_src=0
+if ! grep -rqsE '^(deb-src|Types:.*deb-src)' /etc/apt/sources.list \
+	/etc/apt/sources.list.d/; then
+	need_src=1
+fi
+
+if [ "${#missing[@]}" -eq 0 ] && [ "$need_src" -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+
+if [ "$need_src" -eq 1 ]; then
+	echo "deps: adding a deb-src entry for Debian's source packages"
+	$SUDO tee /etc/apt/sources.list.d/lptrig-src.sources >/dev/null <<'EOT'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+fi
+
+echo "deps: installing ${missing[*]:-nothing (apt lists only)}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+if [ "${#missing[@]}" -gt 0 ]; then
+	# The kernel image is never booted on the host: it is only unpacked into
+	# the guest image.  Keep apt from running update-initramfs/grub for it.
+	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
