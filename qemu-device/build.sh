@@ -144,8 +144,12 @@ link_firmware() {
 splice_overlay
 configure_qemu
 log "building qemu-system-x86_64"
-ninja -C "$build" qemu-system-x86_64 | { grep -v '^\[' || true; }
-[ "${PIPESTATUS[0]}" -eq 0 ] || die "QEMU build failed"
+# ninja regenerates the meson build itself when a spliced file changed;
+# keep its output for failures and show only the errors.
+if ! ninja -C "$build" qemu-system-x86_64 >"$build/ninja.log" 2>&1; then
+	grep -E -A5 'error|Error|FAILED' "$build/ninja.log" | head -60 >&2
+	die "QEMU build failed, see $build/ninja.log"
+fi
 build_roms
 link_firmware
 log "ready: $qdir/qemu-system-x86_64"

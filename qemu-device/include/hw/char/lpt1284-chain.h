@@ -1,0 +1,168 @@
+/*
+ * IEEE 1284 cable and IEEE 1284.3 daisy chain of virtual peripherals
+ *
+ * Copyright (c) 2026 The lptrig authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The chain models the cable, not a byte pipe.  A controller drives the
+ * host-side lines (D0-D7, nStrobe, nAutoFd, nInit, nSelectIn) with
+ * lpt1284_chain_drive() and reads back the peripheral-side lines (nAck,
+ * Busy, PError, Select, nFault, and D0-D7 when the host has turned its
+ * data drivers off) with lpt1284_chain_status() and lpt1284_chain_data().
+ *
+ * Peripherals sit on the chain in the order of their "addr" property:
+ * 0-3 are IEEE 1284.3 daisy positions (0 nearest the host), and a device
+ * with "addr" unset (-1) is the end-of-chain device.  Every change of the
+ * host lines is offered to the peripherals in order from the host; the
+ * peripheral that answers (the selected daisy device, or the end-of-chain
+ * device when none is selected) drives the status lines.
+ *
+ * The peripheral side of IEEE 1284 lives in the abstract
+ * TYPE_LPT1284_PERIPHERAL class, once for every peripheral; a concrete
+ * peripheral only implements the hooks in Lpt1284PeripheralClass.
+ */
+
+#ifndef HW_CHAR_LPT1284_CHAIN_H
+#define HW_CHAR_LPT1284_CHAIN_H
+
+#include "hw/qdev-core.h"
+#include "qom/object.h"
+
+/*
+ * Cable levels, 1 = the pin is electrically high.  Host-driven control
+ * lines use the bit positions of the PC control register, peripheral-driven
+ * status lines those of the PC status register, so that a controller only
+ * has to apply the inversions of its own register bits.
+ */
+#define LPT1284_NSTROBE     0x01
+#define LPT1284_NAUTOFD     0x02
+#define LPT1284_NINIT       0x04
+#define LPT1284_NSELECTIN   0x08
+#define LPT1284_CTRL_LINES  0x0f
+
+#define LPT1284_NFAULT      0x08
+#define LPT1284_SELECT      0x10
+#define LPT1284_PERROR      0x20
+#define LPT1284_NACK        0x40
+#define LPT1284_BUSY        0x80
+#define LPT1284_STATUS_LINES 0xf8
+
+/* Every line released: what the cable reads with nothing attached. */
+#define LPT1284_LINES_IDLE  0xff
+
+/* Chain positions */
+#define LPT1284_DAISY_MAX   4
+#define LPT1284_ADDR_END    (-1)
+
+/* Compatibility-mode handshake timing of a peripheral, in ns. */
+#define LPT1284_ACK_DELAY_NS    500
+#define LPT1284_ACK_WIDTH_NS    500
+
+#define TYPE_LPT1284_CHAIN "lpt1284-chain"
+OBJECT_DECLARE_SIMPLE_TYPE(Lpt1284Chain, LPT1284_CHAIN)
+
+#define TYPE_LPT1284_PERIPHERAL "lpt1284-peripheral"
+OBJECT_DECLARE_TYPE(Lpt1284Peripheral, Lpt1284PeripheralClass,
+                    LPT1284_PERIPHERAL)
+
+typedef void (*Lpt1284StatusNotify)(void *opaque, uint8_t old_status,
+                                    uint8_t new_status);
+
+/* Phases of the peripheral side of IEEE 1284 */
+typedef enum Lpt1284Phase {
+    LPT1284_PHASE_COMPAT_IDLE = 0,  /* ready for a byte */
+    LPT1284_PHASE_COMPAT_BUSY,      /* byte latched, Busy high */
+    LPT1284_PHASE_COMPAT_ACK,       /* byte taken, nAck low */
+    LPT1284_PHASE__MAX,
+} Lpt1284Phase;
+
+struct Lpt1284Chain {
+    /*< private >*/
+    BusState parent_obj;
+
+    /*< public >*/
+    /* Host-driven lines, as last offered by the controller */
+    uint8_t host_data;
+    uint8_t host_ctrl;
+    bool host_reverse;
+
+    /* What the controller last saw of the peripheral side */
+    uint8_t status;
+
+    Lpt1284StatusNotify notify;
+    void *notify_opaque;
+};
+
+struct Lpt1284Peripheral {
+    /*< private >*/
+    DeviceState parent_obj;
+
+    /*< public >*/
+    int32_t addr;           /* 0-3 daisy position, -1 end of chain */
+    char *device_id;
+
+    /* Peripheral-driven lines */
+    uint8_t status;         /* LPT1284_{BUSY,NACK,PERROR,SELECT,NFAULT} */
+    uint8_t data;           /* D0-D7 while it drives them */
+    bool drives_data;
+
+    /* IEEE 1284 peripheral side */
+    uint8_t phase;          /* Lpt1284Phase */
+    uint8_t latch;          /* last byte strobed in */
+    bool stalled;           /* forward() refused latch: waiting for room */
+    uint8_t last_ctrl;      /* host control lines at the previous change */
+    QEMUTimer *timer;
+};
+
+/**
+ * Lpt1284PeripheralClass:
+ * @unrealize: undo @realize.  Optional.
+ * @forward: take bytes the host sent forward (compatibility mode data).
+ *   Returns how many were taken; when it takes none the peripheral stays
+ *   Busy until it calls lpt1284_peripheral_ready().  Must not block.
+ * @realize: realize the concrete peripheral, after the base class has
+ *   checked its chain position.  Optional.
+ * @reset: put the peripheral's own state back to power-on (nInit pulse and
+ *   system reset).  Optional.
+ * @default_device_id: the IEEE 1284 Device ID string used when the
+ *   "device-id" property is not set.
+ */
+struct Lpt1284PeripheralClass {
+    /*< private >*/
+    DeviceClass parent_class;
+
+    /*< public >*/
+    void (*realize)(Lpt1284Peripheral *p, Error **errp);
+    void (*unrealize)(Lpt1284Peripheral *p);
+    size_t (*forward)(Lpt1284Peripheral *p, const uint8_t *buf, size_t len);
+    void (*reset)(Lpt1284Peripheral *p);
+    const char *default_device_id;
+};
+
+/* Controller side */
+void lpt1284_chain_set_notify(Lpt1284Chain *chain, Lpt1284StatusNotify notify,
+                              void *opaque);
+void lpt1284_chain_drive(Lpt1284Chain *chain, uint8_t data, uint8_t ctrl,
+                         bool reverse);
+uint8_t lpt1284_chain_status(Lpt1284Chain *chain);
+uint8_t lpt1284_chain_data(Lpt1284Chain *chain);
+Lpt1284Peripheral *lpt1284_chain_responder(Lpt1284Chain *chain);
+void lpt1284_chain_reset(Lpt1284Chain *chain);
+
+/* Peripheral side */
+void lpt1284_peripheral_ready(Lpt1284Peripheral *p);
+const char *lpt1284_peripheral_device_id(Lpt1284Peripheral *p);
+
+extern const VMStateDescription vmstate_lpt1284_peripheral;
+
+#define VMSTATE_LPT1284_PERIPHERAL(_field, _state) {                 \
+    .name       = (stringify(_field)),                               \
+    .size       = sizeof(Lpt1284Peripheral),                         \
+    .vmsd       = &vmstate_lpt1284_peripheral,                       \
+    .flags      = VMS_STRUCT,                                        \
+    .offset     = vmstate_offset_value(_state, _field,               \
+                                       Lpt1284Peripheral),           \
+}
+
+#endif /* HW_CHAR_LPT1284_CHAIN_H */
