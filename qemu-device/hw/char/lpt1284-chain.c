@@ -15,6 +15,11 @@
  *    - "device-id": the IEEE 1284 Device ID string (without the two length
  *      bytes); the class supplies a default
  *
+ *  + TYPE_LPT1284_CHAIN read-only properties showing the cable: "host-data",
+ *    "host-control" (nStrobe, nAutoFd, nInit, nSelectIn levels in bits 0-3),
+ *    "host-reverse" and "status" (nFault, Select, PError, nAck, Busy levels
+ *    in bits 3-7)
+ *
  * Caveat: daisy positions are accepted and kept in order, but the 1284.3
  * command packet decoder is not there yet, so a daisy device never gets
  * selected and the end-of-chain device always answers.
@@ -28,8 +33,10 @@
 #include "qemu/timer.h"
 #include "trace.h"
 
-/* A ready peripheral: not Busy, no nAck pulse, paper in, online, no fault */
-#define LPT1284_STATUS_READY (LPT1284_NACK | LPT1284_SELECT | LPT1284_NFAULT)
+/* Handshake lines of a peripheral ready for data: not Busy, nAck high */
+#define LPT1284_HANDSHAKE_READY LPT1284_NACK
+/* Steady lines of a healthy peripheral: paper in, online, no fault */
+#define LPT1284_STEADY_OK   (LPT1284_SELECT | LPT1284_NFAULT)
 
 static const char *const lpt1284_phase_name[LPT1284_PHASE__MAX] = {
     [LPT1284_PHASE_COMPAT_IDLE] = "compat-idle",
@@ -144,11 +151,31 @@ static char *lpt1284_chain_get_dev_path(DeviceState *dev)
     return g_strdup_printf("%s/lpt1284-%d", parent ? parent : "", p->addr);
 }
 
+static bool lpt1284_chain_get_host_reverse(Object *obj, Error **errp)
+{
+    return LPT1284_CHAIN(obj)->host_reverse;
+}
+
 static void lpt1284_chain_class_init(ObjectClass *klass, void *data)
 {
     BusClass *k = BUS_CLASS(klass);
 
     k->get_dev_path = lpt1284_chain_get_dev_path;
+    object_class_property_add_bool(klass, "host-reverse",
+                                   lpt1284_chain_get_host_reverse, NULL);
+}
+
+/* The cable, readable with qom-get: what a logic analyser would show */
+static void lpt1284_chain_instance_init(Object *obj)
+{
+    Lpt1284Chain *chain = LPT1284_CHAIN(obj);
+
+    object_property_add_uint8_ptr(obj, "host-data", &chain->host_data,
+                                  OBJ_PROP_FLAG_READ);
+    object_property_add_uint8_ptr(obj, "host-control", &chain->host_ctrl,
+                                  OBJ_PROP_FLAG_READ);
+    object_property_add_uint8_ptr(obj, "status", &chain->status,
+                                  OBJ_PROP_FLAG_READ);
 }
 
 /* The peripheral side of IEEE 1284 */
@@ -160,11 +187,37 @@ static void lpt1284_peripheral_set_phase(Lpt1284Peripheral *p,
     p->phase = phase;
 }
 
+/*
+ * The status lines are the handshake lines the phase drives (Busy, nAck)
+ * over the steady lines the device sets (PError, Select, nFault); a device
+ * that cannot take data holds Busy high whatever the phase.
+ */
 static void lpt1284_peripheral_set_status(Lpt1284Peripheral *p,
-                                          uint8_t status)
+                                          uint8_t handshake)
 {
+    uint8_t status = (handshake & (LPT1284_BUSY | LPT1284_NACK)) | p->steady;
+
+    if (p->hold_busy) {
+        status |= LPT1284_BUSY;
+    }
     p->status = status & LPT1284_STATUS_LINES;
     lpt1284_chain_update(lpt1284_peripheral_chain(p));
+}
+
+void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
+                                      bool hold_busy)
+{
+    uint8_t handshake = p->status;
+
+    p->steady = steady & (LPT1284_PERROR | LPT1284_SELECT | LPT1284_NFAULT);
+    if (p->hold_busy && !hold_busy &&
+        p->phase == LPT1284_PHASE_COMPAT_IDLE) {
+        handshake &= ~LPT1284_BUSY;
+    }
+    p->hold_busy = hold_busy;
+    if (DEVICE(p)->realized) {
+        lpt1284_peripheral_set_status(p, handshake);
+    }
 }
 
 /* Back to compatibility mode, ready, nothing latched. */
@@ -175,7 +228,7 @@ static void lpt1284_peripheral_idle(Lpt1284Peripheral *p)
     p->drives_data = false;
     p->data = LPT1284_LINES_IDLE;
     lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_IDLE);
-    lpt1284_peripheral_set_status(p, LPT1284_STATUS_READY);
+    lpt1284_peripheral_set_status(p, LPT1284_HANDSHAKE_READY);
 }
 
 static void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
@@ -332,10 +385,14 @@ static void lpt1284_peripheral_reset(DeviceState *dev)
     p->drives_data = false;
     p->data = LPT1284_LINES_IDLE;
     p->phase = LPT1284_PHASE_COMPAT_IDLE;
-    p->status = LPT1284_STATUS_READY;
+    p->steady = LPT1284_STEADY_OK;
+    p->hold_busy = false;
     if (pc->reset) {
+        /* may set the steady lines through set_condition() */
         pc->reset(p);
     }
+    p->status = LPT1284_HANDSHAKE_READY | p->steady |
+                (p->hold_busy ? LPT1284_BUSY : 0);
 }
 
 static int lpt1284_peripheral_post_load(void *opaque, int version_id)
@@ -344,6 +401,7 @@ static int lpt1284_peripheral_post_load(void *opaque, int version_id)
 
     if (p->phase >= LPT1284_PHASE__MAX ||
         (p->status & ~LPT1284_STATUS_LINES) ||
+        (p->steady & ~(LPT1284_PERROR | LPT1284_SELECT | LPT1284_NFAULT)) ||
         (p->last_ctrl & ~LPT1284_CTRL_LINES)) {
         return -EINVAL;
     }
@@ -357,6 +415,8 @@ const VMStateDescription vmstate_lpt1284_peripheral = {
     .post_load = lpt1284_peripheral_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_UINT8(status, Lpt1284Peripheral),
+        VMSTATE_UINT8(steady, Lpt1284Peripheral),
+        VMSTATE_BOOL(hold_busy, Lpt1284Peripheral),
         VMSTATE_UINT8(data, Lpt1284Peripheral),
         VMSTATE_BOOL(drives_data, Lpt1284Peripheral),
         VMSTATE_UINT8(phase, Lpt1284Peripheral),
@@ -390,6 +450,7 @@ static const TypeInfo lpt1284_chain_types[] = {
         .name = TYPE_LPT1284_CHAIN,
         .parent = TYPE_BUS,
         .instance_size = sizeof(Lpt1284Chain),
+        .instance_init = lpt1284_chain_instance_init,
         .class_init = lpt1284_chain_class_init,
     }, {
         .name = TYPE_LPT1284_PERIPHERAL,

@@ -104,6 +104,8 @@ struct Lpt1284Peripheral {
 
     /* Peripheral-driven lines */
     uint8_t status;         /* LPT1284_{BUSY,NACK,PERROR,SELECT,NFAULT} */
+    uint8_t steady;         /* PERROR, SELECT, NFAULT as the device sets them */
+    bool hold_busy;         /* the device cannot take data at all */
     uint8_t data;           /* D0-D7 while it drives them */
     bool drives_data;
 
@@ -152,6 +154,8 @@ void lpt1284_chain_reset(Lpt1284Chain *chain);
 
 /* Peripheral side */
 void lpt1284_peripheral_ready(Lpt1284Peripheral *p);
+void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
+                                      bool hold_busy);
 const char *lpt1284_peripheral_device_id(Lpt1284Peripheral *p);
 
 extern const VMStateDescription vmstate_lpt1284_peripheral;

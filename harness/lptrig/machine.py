@@ -1,0 +1,247 @@
+"""A QEMU PC with the guest image and a parallel-port chain: command line and lifetime."""
+
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple, Type, Union
+
+from . import accel as accel_mod
+from . import initramfs, paths, qmp
+from .chain import DEFAULT_SPEC, Chain
+from .console import Console
+from .errors import ConsoleTimeout, GuestError, LptrigError
+
+if TYPE_CHECKING:
+    from qemu.qmp.legacy import QEMUMonitorProtocol
+
+DEFAULT_MODULES = ("parport_pc", "lp", "ppdev")
+READY = "lptrig: ready"
+#: console text that fails a run: kernel bugs, oopses, warnings, panics, hung tasks
+CRASH_PATTERNS = ("BUG:", "Oops", "WARNING:", "Kernel panic", "blocked for more than")
+_MAX_SOCK_PATH = 100  # sun_path holds 108 bytes
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class Machine:
+    """One guest VM. ``with Machine(rundir) as vm:`` starts it and shuts it down.
+
+    ``rundir`` receives console.log, qemu.log, qemu-trace.log and the chain's
+    output files; the sockets live there too unless the path is too long.
+    """
+
+    def __init__(self, rundir: Union[str, Path], chain: Optional[Chain] = None, *,
+                 modules: Union[str, Sequence[str]] = DEFAULT_MODULES,
+                 extra_append: str = "", extra_args: Sequence[str] = (),
+                 add_files: Iterable[Tuple[Union[str, Path], str]] = (),
+                 trace: Sequence[str] = (), image: str = "default",
+                 accel: Optional[str] = None, memory_mb: int = 256) -> None:
+        self.rundir = Path(rundir).absolute()
+        self.chain = chain if chain is not None else Chain.parse(DEFAULT_SPEC)
+        self.modules = modules if isinstance(modules, str) else ",".join(modules)
+        self.extra_append = extra_append
+        self.extra_args = list(extra_args)
+        self.add_files = [(Path(host), guest) for host, guest in add_files]
+        self.trace = list(trace)
+        self.memory_mb = memory_mb
+        self.qemu = paths.qemu_binary()
+        self.firmware = paths.firmware_dir()
+        self.image = paths.image(image)
+        self.accel = accel_mod.choose(accel)
+        self._sockdir: Optional[Path] = None
+        if len(str(self.rundir / "console.sock")) > _MAX_SOCK_PATH:
+            self._sockdir = Path(tempfile.mkdtemp(prefix="lptrig-"))
+        self._proc: Optional[subprocess.Popen[bytes]] = None
+        self._log: Optional[IO[bytes]] = None
+        self._console: Optional[Console] = None
+        self._qmp: Optional["QEMUMonitorProtocol"] = None
+        self._started = 0.0
+        self.boot_time: Optional[float] = None
+
+    # -- the command line -------------------------------------------------
+
+    @property
+    def console_log(self) -> Path:
+        """Everything the guest printed on its console."""
+        return self.rundir / "console.log"
+
+    @property
+    def qemu_log(self) -> Path:
+        """QEMU's stdout and stderr."""
+        return self.rundir / "qemu.log"
+
+    @property
+    def trace_log(self) -> Path:
+        """QEMU's trace output (only with ``trace`` patterns)."""
+        return self.rundir / "qemu-trace.log"
+
+    def _sock(self, name: str) -> Path:
+        return (self._sockdir or self.rundir) / name
+
+    @property
+    def initrd(self) -> Path:
+        """The initramfs passed to QEMU: the image's, or one with added files."""
+        if self.add_files:
+            return self.rundir / "initramfs-extra.cpio.gz"
+        return self.image.initramfs
+
+    def kernel_cmdline(self) -> str:
+        """The guest kernel command line."""
+        append = (f"console=ttyS0,115200 panic=-1 loglevel=5 "
+                  f"lptrig.load={self.modules}")
+        return f"{append} {self.extra_append}".strip()
+
+    def argv(self) -> List[str]:
+        """The exact QEMU argv."""
+        args = [str(self.qemu), "-M", "pc", "-accel", self.accel,
+                "-m", str(self.memory_mb), "-nodefaults", "-no-user-config",
+                "-display", "none", "-vga", "none", "-L", str(self.firmware),
+                "-no-reboot",
+                "-kernel", str(self.image.kernel), "-initrd", str(self.initrd),
+                "-append", self.kernel_cmdline(),
+                "-chardev", f"socket,id=con,path={self._sock('console.sock')},"
+                            f"server=on,wait=on,logfile={self.console_log}",
+                "-serial", "chardev:con",
+                "-qmp", f"unix:{self._sock('qmp.sock')},server=on,wait=off"]
+        args += self.chain.qemu_args(self.rundir)
+        for pattern in self.trace:
+            args += ["-trace", f"enable={pattern}"]
+        if self.trace:
+            args += ["-D", str(self.trace_log)]
+        return args + self.extra_args
+
+    def command_line(self) -> str:
+        """The QEMU command line, shell-quoted, to rerun by hand."""
+        return shlex.join(self.argv())
+
+    def _failure(self, what: str) -> GuestError:
+        log = _tail(self.qemu_log, 10)
+        return GuestError(f"{what}\n" + (f"qemu.log:\n{log}\n" if log else "")
+                          + f"logs: {self.rundir}\nQEMU command line:\n"
+                          + self.command_line())
+
+    # -- lifetime -----------------------------------------------------------
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start QEMU and connect the console (QEMU waits for it)."""
+        if self._proc is not None:
+            raise LptrigError("this machine has already been started")
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        if self.add_files:
+            initramfs.write_with_files(self.image.initramfs, self.add_files, self.initrd)
+        for name in ("console.sock", "qmp.sock"):
+            self._sock(name).unlink(missing_ok=True)
+        print(f"lptrig: accel={self.accel}", file=sys.stderr)
+        self._log = open(self.qemu_log, "wb")  # pylint: disable=consider-using-with
+        self._started = time.monotonic()
+        self._proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
+                                      stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = self._started + timeout
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(str(self._sock("console.sock")))
+                break
+            except OSError:
+                sock.close()
+            if self._proc.poll() is not None:
+                raise self._failure(f"QEMU exited with status {self._proc.returncode} "
+                                    "at start")
+            if time.monotonic() > deadline:
+                raise self._failure(f"QEMU did not open its console within {timeout:g} s")
+            time.sleep(0.05)
+        self._console = Console(sock)
+
+    def wait_ready(self, timeout: float = 180.0) -> float:
+        """Wait for ``lptrig: ready`` on the console; return the boot time in s."""
+        try:
+            self.console.expect(READY, timeout)
+        except ConsoleTimeout as exc:
+            raise self._failure(f"the guest was not ready within {timeout:g} s; "
+                                f"last console output:\n{exc.output}") from None
+        except GuestError as exc:
+            raise self._failure(str(exc)) from None
+        self.boot_time = time.monotonic() - self._started
+        return self.boot_time
+
+    @property
+    def console(self) -> Console:
+        """The guest console (after ``start()``)."""
+        if self._console is None:
+            raise LptrigError("the machine has not been started")
+        return self._console
+
+    def qmp(self, timeout: float = 30.0) -> "QEMUMonitorProtocol":
+        """QEMU's QMP monitor, connected on first use."""
+        if self._proc is None:
+            raise LptrigError("the machine has not been started")
+        if self._qmp is None:
+            self._qmp = qmp.connect(self._sock("qmp.sock"), timeout)
+        return self._qmp
+
+    @property
+    def exitcode(self) -> Optional[int]:
+        """QEMU's exit status, or None while it runs."""
+        return None if self._proc is None else self._proc.poll()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Quit QEMU through QMP, then terminate or kill it if it lingers."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            if self._console is not None:
+                try:
+                    qmp.quit(self.qmp(timeout=5))
+                except LptrigError:
+                    pass  # QEMU is wedged: terminate it below
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+        if self._qmp is not None:
+            qmp.close(self._qmp)
+            self._qmp = None
+        if self._console is not None:
+            self._console.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._sockdir is not None:
+            shutil.rmtree(self._sockdir, ignore_errors=True)
+
+    def check_console(self) -> None:
+        """Raise GuestError if the console log shows a kernel bug, oops,
+        warning, panic or hung task."""
+        try:
+            text = self.console_log.read_text(errors="replace")
+        except OSError:
+            return
+        bad = [line.strip() for line in text.splitlines()
+               if any(pattern in line for pattern in CRASH_PATTERNS)]
+        if bad:
+            shown = "\n".join(bad[:10])
+            raise GuestError(f"the guest console shows a kernel problem "
+                             f"(see {self.console_log}):\n{shown}")
+
+    def __enter__(self) -> "Machine":
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]],
+                 exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+        self.shutdown()

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Build the default lptrig guest image into $LPTRIG_CACHE/images/default/:
+#
+#   bzImage            Debian's pinned kernel (vmlinuz from linux-image-$KVER)
+#   initramfs.cpio.gz  busybox-static, Linux's parport/parport_pc/lp/ppdev
+#                      modules (+ dependencies), extra modules, /init
+#   manifest.txt       the initramfs file list (for people, not for tools)
+#   stamp              hash of every input; the build is skipped when it matches
+#
+# Extra modules: every *.ko in $LPTRIG_CACHE/images/extra-modules/ goes to
+# /lib/modules/$KVER/extra/ (a parport_pc.ko goes to extra/fifo/, where it can
+# only be loaded by path and never shadows Debian's parport_pc).
+#
+# Usage: images/build.sh [-f|--force]
+# Prints the output directory on stdout.  See images/README.md.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../scripts/common.sh
+. "$here/../scripts/common.sh"
+
+# Bump when the image layout changes in a way the input hash cannot see.
+FORMAT=1
+
+# Linux's own parallel-port stack, the independent peer of our driver.
+BASE_MODULES=(parport parport_pc lp ppdev)
+
+force=0
+case "${1:-}" in
+-f | --force) force=1 ;;
+"") ;;
+*) die "usage: ${0##*/} [-f|--force]" ;;
+esac
+
+umask 022
+export LC_ALL=C
+
+PATH=$PATH:/usr/sbin:/sbin
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+DL=$LPTRIG_CACHE/dl
+DEB=$DL/linux-image-${KVER}_${KPKGVER}_amd64.deb
+KTREE=$LPTRIG_CACHE/kernel/${KVER}_${KPKGVER}
+EXTRA=$LPTRIG_CACHE/images/extra-modules
+OUT=$LPTRIG_CACHE/images/default
+INIT=$here/init
+
+[ -x "$BUSYBOX" ] || die "$BUSYBOX missing: run 'make deps' (busybox-static)"
+for t in cpio gzip depmod modinfo dpkg; do
+	command -v "$t" >/dev/null || die "$t missing: run 'make deps'"
+done
+
+fetch_kernel_deb() {
+	[ -f "$DEB" ] && return 0
+	log "downloading linux-image-$KVER=$KPKGVER"
+	mkdir -p "$DL"
+	local tmp
+	tmp=$(mktemp -d "$DL/.apt.XXXXXX")
+	# As root apt would try to drop to _apt, who cannot write into ~root.
+	local opt=()
+	[ "$(id -u)" -ne 0 ] || opt=(-o APT::Sandbox::User=root)
+	if ! (cd "$tmp" && apt-get download -q "${opt[@]}" \
+		"linux-image-$KVER=$KPKGVER" >&2); then
+		rm -rf "$tmp"
+		die "apt-get download linux-image-$KVER=$KPKGVER failed (apt-get update?)"
+	fi
+	mv "$tmp"/linux-image-*.deb "$DEB"
+	rm -rf "$tmp"
+}
+
+# The input hash.  The kernel .deb is pinned by version and immutable in
+# Debian's archive, so its name, size and mtime stand for its contents
+# (hashing 70 MB would cost a third of a second on every warm run).
+input_key() {
+	{
+		echo "format $FORMAT"
+		echo "kernel $KVER $KPKGVER"
+		echo "modules ${BASE_MODULES[*]}"
+		echo "sde ${SOURCE_DATE_EPOCH:-}"
+		stat -c 'deb %n %s %Y' "$DEB"
+		sha256sum "$BUSYBOX" "$here"/*.sh "$INIT" \
+			"$LPTRIG_TOP/scripts/versions.sh" "$LPTRIG_TOP/scripts/common.sh"
+		if [ -d "$EXTRA" ]; then
+			echo "extra"
+			(cd "$EXTRA" && find . -maxdepth 1 -name '*.ko' \( -type f -o -type l \) \
+				-print0 | sort -z | xargs -0r sha256sum)
+		fi
+	} | sha256sum | cut -d' ' -f1
+}
+
+up_to_date() {
+	[ "$force" -eq 0 ] && [ -f "$OUT/stamp" ] && [ -f "$OUT/bzImage" ] &&
+		[ -f "$OUT/initramfs.cpio.gz" ] && [ "$(cat "$OUT/stamp")" = "$1" ]
+}
+
+fetch_kernel_deb
+key=$(input_key)
+if up_to_date "$key"; then
+	echo "$OUT"
+	exit 0
+fi
+
+# One builder at a time (parallel test sessions may all ask for the image).
+mkdir -p "$LPTRIG_CACHE/images"
+exec 9>"$LPTRIG_CACHE/images/.lock"
+flock 9
+key=$(input_key)
+if up_to_date "$key"; then
+	echo "$OUT"
+	exit 0
+fi
+
+# Unpack the kernel package once (no install on the host).
+if [ ! -f "$KTREE/.unpacked" ]; then
+	log "unpacking ${DEB##*/}"
+	rm -rf "$KTREE" "$KTREE.tmp"
+	mkdir -p "$KTREE.tmp"
+	dpkg -x "$DEB" "$KTREE.tmp"
+	touch "$KTREE.tmp/.unpacked"
+	mv "$KTREE.tmp" "$KTREE"
+fi
+KMOD=$KTREE/lib/modules/$KVER
+VMLINUZ=$KTREE/boot/vmlinuz-$KVER
+[ -f "$VMLINUZ" ] || die "$VMLINUZ missing from ${DEB##*/}"
+
+# Fixed timestamps: the kernel package's own (Debian's SOURCE_DATE_EPOCH).
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(stat -c %Y "$VMLINUZ")}
+export SOURCE_DATE_EPOCH
+
+log "building image for $KVER"
+work=$(mktemp -d "$LPTRIG_CACHE/images/.build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+st=$work/root
+mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,run,tmp,root}
+chmod 1777 "$st/tmp"
+chmod 700 "$st/root"
+
+# busybox and a link for every applet.
+install -m 755 "$BUSYBOX" "$st/bin/busybox"
+"$BUSYBOX" --list-full | while read -r app; do
+	case "$app" in
+	bin/busybox | linuxrc) continue ;;
+	esac
+	[ -e "$st/$app" ] || [ -L "$st/$app" ] && continue
+	mkdir -p "$st/$(dirname "$app")"
+	ln -s /bin/busybox "$st/$app"
+done
+
+install -m 755 "$INIT" "$st/init"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$st/etc/passwd"
+printf 'root:x:0:\n' >"$st/etc/group"
+echo lptrig >"$st/etc/hostname"
+
+# Modules.  Map every Debian module name (with '-' as '_') to its path.
+declare -A kpath=()
+while IFS= read -r -d '' f; do
+	n=${f##*/}
+	n=${n%.ko}
+	kpath[${n//-/_}]=$f
+done < <(find "$KMOD/kernel" -name '*.ko' -print0)
+[ "${#kpath[@]}" -gt 0 ] || die "no modules in $KMOD (compressed? update build.sh)"
+
+mdir=$st/lib/modules/$KVER
+mkdir -p "$mdir"
+declare -A have=() # names provided by extra modules
+declare -A done_=()
+todo=("${BASE_MODULES[@]}")
+
+if [ -d "$EXTRA" ]; then
+	while IFS= read -r -d '' f; do
+		b=${f##*/}
+		if [ "$b" = parport_pc.ko ]; then
+			dst=$mdir/extra/fifo/$b
+		else
+			dst=$mdir/extra/$b
+			n=$(modinfo -F name "$f" 2>/dev/null || true)
+			have[${n:-${b%.ko}}]=1
+		fi
+		mkdir -p "$(dirname "$dst")"
+		install -m 644 "$f" "$dst"
+		log "extra module: ${dst#"$st"}"
+		deps=$(modinfo -F depends "$f" 2>/dev/null || true)
+		IFS=, read -r -a d <<<"$deps"
+		todo+=("${d[@]}")
+	done < <(find -L "$EXTRA" -maxdepth 1 -name '*.ko' -type f -print0 | sort -z)
+fi
+
+# Debian modules and, transitively, what they depend on.
+while [ "${#todo[@]}" -gt 0 ]; do
+	m=${todo[0]//-/_}
+	todo=("${todo[@]:1}")
+	[ -n "$m" ] || continue
+	[ -z "${done_[$m]:-}" ] || continue
+	done_[$m]=1
+	[ -z "${have[$m]:-}" ] || continue
+	f=${kpath[$m]:-}
+	[ -n "$f" ] || die "module $m not found in linux-image-$KVER"
+	dst=$mdir/${f#"$KMOD"/}
+	mkdir -p "$(dirname "$dst")"
+	install -m 644 "$f" "$dst"
+	deps=$(modinfo -F depends "$f")
+	IFS=, read -r -a d <<<"$deps"
+	todo+=("${d[@]}")
+done
+for f in modules.order modules.builtin modules.builtin.modinfo; do
+	[ ! -f "$KMOD/$f" ] || install -m 644 "$KMOD/$f" "$mdir/$f"
+done
+
+# Hermetic depmod: our own config (not the host's /etc/depmod.d), and Debian's
+# modules first so nothing in extra/ can shadow them.
+printf 'search built-in extra\n' >"$work/depmod.conf"
+depmod -b "$st" -C "$work/depmod.conf" "$KVER"
+
+# Reproducible archive: sorted names, fixed mtimes, root owner, no inode or
+# device numbers, no gzip name or time.
+find "$st" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+(cd "$st" && find . -mindepth 1 -printf '%P\0' | sort -z |
+	cpio -o -H newc -0 --reproducible -R 0:0 --quiet) |
+	gzip -9 -n >"$work/initramfs.cpio.gz"
+(cd "$st" && find . -mindepth 1 \( -type l -printf '%M %P -> %l\n' \) -o \
+	-printf '%M %P\n' | sort -k2) >"$work/manifest.txt"
+
+mkdir -p "$OUT"
+install_if_changed "$VMLINUZ" "$OUT/bzImage"
+install_if_changed "$work/initramfs.cpio.gz" "$OUT/initramfs.cpio.gz"
+install_if_changed "$work/manifest.txt" "$OUT/manifest.txt"
+echo "$key" >"$OUT/stamp.tmp"
+mv "$OUT/stamp.tmp" "$OUT/stamp"
+log "initramfs $(stat -c %s "$OUT/initramfs.cpio.gz") bytes, sha256 $(sha256sum <"$OUT/initramfs.cpio.gz" | cut -c1-16)"
+echo "$OUT"
