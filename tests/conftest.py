@@ -1,0 +1,94 @@
+"""Fixtures shared by every lptrig test.
+
+Each test gets its own run directory (pytest's ``tmp_path``) holding the
+QEMU log, the console log, traces and the peripherals' output files, so
+tests run in parallel (``pytest -n auto``).  When a test fails the paths
+and the exact QEMU command line are printed.
+"""
+
+import os
+from pathlib import Path
+from typing import Callable, Iterator, List
+
+import pytest
+
+from lptrig import accel
+from lptrig.chain import Chain
+from lptrig.machine import Machine
+from lptrig.qtest import QTest
+
+BASE = 0x378
+ECP = BASE + 0x400
+
+
+def pytest_report_header(config: pytest.Config) -> List[str]:
+    return [f"lptrig: accel={accel.choose()}, "
+            f"cache={os.environ.get('LPTRIG_CACHE', '~/.cache/lptrig')}"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for where in getattr(item, "_lptrig_runs", []):
+            report.sections.append(("lptrig", where()))
+
+
+def _remember(request: pytest.FixtureRequest, describe: Callable[[], str]) -> None:
+    runs = getattr(request.node, "_lptrig_runs", [])
+    runs.append(describe)
+    request.node._lptrig_runs = runs
+
+
+@pytest.fixture
+def make_qtest(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., QTest]]:
+    """``make_qtest(spec="printer@end", **controller)``: a started QTest."""
+    started: List[QTest] = []
+
+    def make(spec: str = "printer@end", *, stock: bool = False, **kwargs: object) -> QTest:
+        rundir = tmp_path / f"qtest{len(started)}"
+        chain = Chain.stock() if stock else Chain.parse(spec, **kwargs)
+        qt = QTest(rundir, chain, trace=["lpt1284*", "ieee1284*"])
+        _remember(request, lambda: f"run directory: {rundir}\n"
+                                   f"QEMU: {qt.command_line()}")
+        started.append(qt)
+        qt.start()
+        return qt
+
+    yield make
+    for qt in started:
+        qt.close()
+
+
+@pytest.fixture
+def qt(make_qtest: Callable[..., QTest]) -> QTest:
+    """The default chain (a printer at the end) under qtest."""
+    return make_qtest()
+
+
+@pytest.fixture
+def make_machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Machine]]:
+    """``make_machine(chain, **machine_args)``: a booted guest, ready for commands.
+
+    At teardown the guest is shut down and its console is checked: a
+    ``BUG:``, ``Oops``, ``WARNING:`` or hung task fails the test.
+    """
+    started: List[Machine] = []
+
+    def make(chain: Chain, **kwargs: object) -> Machine:
+        rundir = tmp_path / f"guest{len(started)}"
+        vm = Machine(rundir, chain, **kwargs)  # type: ignore[arg-type]
+        _remember(request, lambda: f"run directory: {rundir}\n"
+                                   f"console: {vm.console_log}\n"
+                                   f"QEMU: {vm.command_line()}")
+        started.append(vm)
+        vm.start()
+        vm.wait_ready()
+        return vm
+
+    yield make
+    for vm in started:
+        vm.shutdown()
+    for vm in started:
+        vm.check_console()
