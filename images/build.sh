@@ -2,6 +2,9 @@
 # Build the default lptrig guest image into $LPTRIG_CACHE/images/default/:
 #
 #   bzImage            Debian's pinned kernel (vmlinuz from linux-image-$KVER)
+#   vmlinux            the same kernel, decompressed (ELF with a PVH entry):
+#                      boots ~4.5 s faster under TCG, but needs QEMU's pvh.bin
+#                      option ROM in the -L firmware directory
 #   initramfs.cpio.gz  busybox-static, Linux's parport/parport_pc/lp/ppdev
 #                      modules (+ dependencies), extra modules, /init
 #   manifest.txt       the initramfs file list (for people, not for tools)
@@ -45,7 +48,7 @@ OUT=$LPTRIG_CACHE/images/default
 INIT=$here/init
 
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing: run 'make deps' (busybox-static)"
-for t in cpio gzip depmod modinfo dpkg; do
+for t in cpio gzip xz depmod modinfo dpkg flock; do
 	command -v "$t" >/dev/null || die "$t missing: run 'make deps'"
 done
 
@@ -89,6 +92,7 @@ input_key() {
 
 up_to_date() {
 	[ "$force" -eq 0 ] && [ -f "$OUT/stamp" ] && [ -f "$OUT/bzImage" ] &&
+		[ -f "$OUT/vmlinux" ] &&
 		[ -f "$OUT/initramfs.cpio.gz" ] && [ "$(cat "$OUT/stamp")" = "$1" ]
 }
 
@@ -210,6 +214,29 @@ done
 printf 'search built-in extra\n' >"$work/depmod.conf"
 depmod -b "$st" -C "$work/depmod.conf" "$KVER"
 
+# The uncompressed kernel.  Under TCG the bzImage spends ~6 s in its own xz
+# decompressor; QEMU boots an ELF vmlinux with a PVH note directly.  The
+# payload's place is in the boot header (boot protocol >= 2.08); it ends
+# with 4 bytes of size, hence --single-stream.
+extract_vmlinux() {
+	local setup_sects off len
+	[ "$(od -An -c -j 514 -N4 "$1" | tr -d ' ')" = HdrS ] ||
+		die "${1##*/}: not a bzImage"
+	setup_sects=$(od -An -tu1 -j 497 -N1 "$1")
+	read -r off len < <(od -An -tu4 -j 584 -N8 "$1")
+	dd if="$1" bs=64K iflag=skip_bytes,count_bytes status=none \
+		skip=$(((setup_sects + 1) * 512 + off)) count="$len" |
+		xz -dc --single-stream >"$2" ||
+		die "${1##*/}: cannot decompress the payload (not xz?)"
+	[ "$(head -c4 "$2" | od -An -c | tr -d ' ')" = '177ELF' ] ||
+		die "${1##*/}: payload is not an ELF vmlinux"
+}
+VMLINUX=$KTREE/boot/vmlinux-$KVER
+if [ ! -f "$VMLINUX" ]; then
+	extract_vmlinux "$VMLINUZ" "$VMLINUX.tmp"
+	mv "$VMLINUX.tmp" "$VMLINUX"
+fi
+
 # Reproducible archive: sorted names, fixed mtimes, root owner, no inode or
 # device numbers, no gzip name or time.
 find "$st" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
@@ -221,6 +248,7 @@ find "$st" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 mkdir -p "$OUT"
 install_if_changed "$VMLINUZ" "$OUT/bzImage"
+install_if_changed "$VMLINUX" "$OUT/vmlinux"
 install_if_changed "$work/initramfs.cpio.gz" "$OUT/initramfs.cpio.gz"
 install_if_changed "$work/manifest.txt" "$OUT/manifest.txt"
 echo "$key" >"$OUT/stamp.tmp"

@@ -1,0 +1,156 @@
+"""Command line: boot the guest with a chain, run a command or a shell."""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn, Optional, Sequence, Tuple
+
+from .chain import DEFAULT_SPEC, Chain
+from .errors import CommandTimeout, GuestError, LptrigError
+from .machine import DEFAULT_MODULES, Machine
+
+EXIT_USAGE = 2
+EXIT_GUEST = 3
+EXIT_TIMEOUT = 124
+EXIT_INTERRUPTED = 130
+
+EPILOG = f"""\
+examples:
+  python3 -m lptrig run                          interactive shell, chain {DEFAULT_SPEC}
+  python3 -m lptrig run -- 'cat /proc/cmdline'   run one command, exit with its status
+  python3 -m lptrig run --chain printer@0,loopback@1,printer@end --out /tmp/o -- \\
+      'echo hi > /dev/lp0'                       /tmp/o/printer@end.bin gets the bytes
+  python3 -m lptrig run --stock -- 'echo hi > /dev/lp0'   QEMU's stock isa-parallel
+  python3 -m lptrig run --add ./test.sh:/bin/t.sh -- /bin/t.sh
+  python3 -m lptrig cmdline --chain loopback@end   print the QEMU command line
+
+chain spec: comma-separated KIND@ADDR, KIND printer or loopback, ADDR 0-3
+(1284.3 daisy address) or end (end-of-chain device).
+
+exit status: the command's; {EXIT_TIMEOUT} if it timed out; {EXIT_USAGE} for usage
+errors; {EXIT_GUEST} if QEMU or the guest failed (no boot, crash, kernel
+BUG/Oops/WARNING on the console); {EXIT_INTERRUPTED} on Ctrl-C.
+environment: LPTRIG_CACHE (build cache), LPTRIG_QEMU (QEMU binary),
+LPTRIG_ACCEL (kvm, tcg or auto).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors in the rig's format."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"lptrig: error: {message} (see --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    chain = common.add_mutually_exclusive_group()
+    chain.add_argument("--chain", metavar="SPEC", default=None,
+                       help=f"peripherals on the chain (default {DEFAULT_SPEC})")
+    chain.add_argument("--stock", action="store_true",
+                       help="QEMU's stock isa-parallel port instead (no chain)")
+    common.add_argument("--out", metavar="DIR", type=Path,
+                        help="directory for console.log, qemu.log and the "
+                             "peripherals' output (default: a new temp dir)")
+    common.add_argument("--add", metavar="HOST[:GUEST]", action="append", default=[],
+                        help="copy a host file into the guest (default /root/NAME); "
+                             "repeatable")
+    common.add_argument("--modules", metavar="LIST", default=",".join(DEFAULT_MODULES),
+                        help="kernel modules the guest loads at boot "
+                             "(default %(default)s)")
+    common.add_argument("--trace", metavar="PATTERN", action="append", default=[],
+                        help="enable QEMU trace events (to qemu-trace.log); repeatable")
+    common.add_argument("--timeout", metavar="S", type=float, default=60.0,
+                        help="time-out for COMMAND in seconds (default %(default)g)")
+    common.add_argument("--boot-timeout", metavar="S", type=float, default=300.0,
+                        help="time-out for the guest to boot (default %(default)g)")
+
+    parser = _Parser(prog="lptrig", description="Boot the lptrig guest with an "
+                     "IEEE 1284 chain in QEMU.", epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = sub.add_parser("run", parents=[common], epilog=EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         help="boot and run COMMAND, or an interactive shell")
+    run.add_argument("command", metavar="COMMAND", nargs="*",
+                     help="shell command for the guest (after --); none: interactive")
+    sub.add_parser("cmdline", parents=[common],
+                   help="print the QEMU command line for these options")
+    return parser
+
+
+def _parse_add(arg: str) -> Tuple[Path, str]:
+    host, _, guest = arg.partition(":")
+    path = Path(host)
+    if not path.is_file():
+        raise LptrigError(f"--add {arg}: no such file {host!r}")
+    guest = guest or f"/root/{path.name}"
+    if not guest.startswith("/"):
+        raise LptrigError(f"--add {arg}: the guest path must be absolute")
+    return path, guest
+
+
+def _machine(args: argparse.Namespace, out: Path) -> Machine:
+    chain = Chain.stock() if args.stock else Chain.parse(args.chain or DEFAULT_SPEC)
+    return Machine(out, chain, modules=args.modules, trace=args.trace,
+                   add_files=[_parse_add(arg) for arg in args.add])
+
+
+def _report(machine: Machine) -> None:
+    files = {"console": machine.console_log, "qemu": machine.qemu_log}
+    if machine.trace:
+        files["trace"] = machine.trace_log
+    files.update(machine.chain.output_files(machine.rundir))
+    width = max(len(name) for name in files) + 1
+    for name, path in files.items():
+        print(f"lptrig: {name + ':':{width}} {path}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = args.out or Path(tempfile.mkdtemp(prefix="lptrig-run-"))
+    machine = _machine(args, out)
+    status = 0
+    try:
+        machine.start()
+        boot = machine.wait_ready(args.boot_timeout)
+        print(f"lptrig: ready in {boot:.1f} s", file=sys.stderr)
+        if args.command:
+            result = machine.console.run(" ".join(args.command), args.timeout)
+            sys.stdout.write(result.output)
+            status = result.status
+        else:
+            machine.console.interact()
+    except CommandTimeout as exc:
+        sys.stdout.write(exc.output)
+        print(f"\nlptrig: error: {exc}", file=sys.stderr)
+        status = EXIT_TIMEOUT
+    except KeyboardInterrupt:
+        print("\nlptrig: interrupted", file=sys.stderr)
+        status = EXIT_INTERRUPTED
+    finally:
+        sys.stdout.flush()
+        machine.shutdown()
+        _report(machine)
+    machine.check_console()
+    return status
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``python3 -m lptrig``; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.action == "cmdline":
+            machine = _machine(args, (args.out or Path("lptrig-out")).absolute())
+            print(machine.command_line())
+            machine.shutdown()
+            return 0
+        return _run(args)
+    except GuestError as exc:
+        print(f"lptrig: error: {exc}", file=sys.stderr)
+        return EXIT_GUEST
+    except LptrigError as exc:
+        print(f"lptrig: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
