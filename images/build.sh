@@ -71,7 +71,7 @@ fetch_kernel_deb() {
 }
 
 # The input hash.  The kernel .deb is pinned by version and immutable in
-# Debian's archive, so its name, size and mtime stand for its contents
+# Debian's archive, so its name and size stand for its contents
 # (hashing 70 MB would cost a third of a second on every warm run).
 input_key() {
 	{
@@ -79,7 +79,7 @@ input_key() {
 		echo "kernel $KVER $KPKGVER"
 		echo "modules ${BASE_MODULES[*]}"
 		echo "sde ${SOURCE_DATE_EPOCH:-}"
-		stat -c 'deb %n %s %Y' "$DEB"
+		stat -c 'deb %n %s' "$DEB"
 		sha256sum "$BUSYBOX" "$here"/*.sh "$INIT" \
 			"$LPTRIG_TOP/scripts/versions.sh" "$LPTRIG_TOP/scripts/common.sh"
 		if [ -d "$EXTRA" ]; then
@@ -145,7 +145,7 @@ install -m 755 "$BUSYBOX" "$st/bin/busybox"
 	bin/busybox | linuxrc) continue ;;
 	esac
 	[ -e "$st/$app" ] || [ -L "$st/$app" ] && continue
-	mkdir -p "$st/$(dirname "$app")"
+	[ -d "$st/${app%/*}" ] || mkdir -p "$st/${app%/*}"
 	ln -s /bin/busybox "$st/$app"
 done
 

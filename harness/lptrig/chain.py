@@ -24,6 +24,11 @@ KINDS: Mapping[str, str] = {
 CONTROLLERS = ("lpt1284", "stock")
 
 
+def opt(value: object) -> str:
+    """``value`` escaped for a QEMU ``key=value,...`` option string."""
+    return str(value).replace(",", ",,")
+
+
 @dataclass(frozen=True)
 class Peripheral:
     """One peripheral: ``kind`` from KINDS, ``addr`` 0-3 or None for end."""
@@ -52,7 +57,7 @@ class Peripheral:
         device = f"{KINDS[self.kind]},id={self.qom_id},chardev={chardev}"
         if self.addr is not None:
             device += f",addr={self.addr}"
-        return ["-chardev", f"file,id={chardev},path={outdir / (self.name + '.bin')}",
+        return ["-chardev", f"file,id={chardev},path={opt(outdir / (self.name + '.bin'))}",
                 "-device", device]
 
 
@@ -120,7 +125,7 @@ class Chain:
         outdir = Path(outdir)
         extra = "".join(f",{k}={v}" for k, v in self.props.items())
         if self.controller == "stock":
-            return ["-chardev", f"file,id=stock,path={outdir / 'stock.bin'}",
+            return ["-chardev", f"file,id=stock,path={opt(outdir / 'stock.bin')}",
                     "-device", f"isa-parallel,chardev=stock,iobase={self.iobase:#x},"
                                f"irq={self.irq}{extra}"]
         args = ["-device", f"isa-lpt1284,id=lpt0,iobase={self.iobase:#x},"

@@ -29,6 +29,8 @@ _MAX_LINE = 4000
 #: unconsumed text kept for error messages
 _TAIL = 2000
 _DETACH = b"\x1d"  # Ctrl-]
+#: the guest shell's prompt (PS1 of the image's /init)
+PROMPT = "lptrig# "
 
 
 def strip_noise(text: str) -> str:
@@ -45,10 +47,15 @@ class Result:
 
 
 class Console:
-    """A connected guest console socket with a background reader thread."""
+    """A connected guest console socket with a background reader thread.
 
-    def __init__(self, sock: socket.socket) -> None:
+    ``prompt`` is the shell prompt awaited before the first command (input
+    sent before the guest shell runs may be lost).
+    """
+
+    def __init__(self, sock: socket.socket, prompt: str = PROMPT) -> None:
         self._sock = sock
+        self._prompt = prompt
         self._cond = threading.Condition()
         self._buf = ""  # text received so far, "\r" removed
         self._pos = 0  # expect() has consumed the buffer up to here
@@ -66,18 +73,17 @@ class Console:
                 data = self._sock.recv(4096)
             except OSError:
                 data = b""
-            sink = self._sink
-            if data and sink is not None:
-                try:
-                    sink(data)
-                except OSError:
-                    pass  # the user's terminal went away; keep recording
             with self._cond:
                 if not data:
                     self._closed = True
                     self._cond.notify_all()
                     return
                 self._buf += self._decoder.decode(data).replace("\r", "")
+                if self._sink is not None:
+                    try:
+                        self._sink(data)
+                    except OSError:
+                        pass  # the user's terminal went away; keep recording
                 self._cond.notify_all()
 
     @property
@@ -94,13 +100,16 @@ class Console:
         except OSError as exc:
             raise GuestError(f"cannot write to the guest console: {exc}") from None
 
-    def expect(self, pattern: Union[str, Pattern[str]], timeout: float) -> "re.Match[str]":
+    def expect(self, pattern: Union[str, Pattern[str]], timeout: float,
+               what: Optional[str] = None) -> "re.Match[str]":
         """Wait for ``pattern`` in the console output after the last match.
 
         Raises ConsoleTimeout (with the output seen meanwhile) after
-        ``timeout`` seconds, GuestError if QEMU closes the console first.
+        ``timeout`` seconds, GuestError if QEMU closes the console first;
+        ``what`` names the awaited thing in their messages.
         """
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        what = what or repr(regex.pattern)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -113,11 +122,11 @@ class Console:
                 tail = strip_noise(self._buf[self._pos:])[-_TAIL:]
                 if self._closed:
                     raise GuestError(f"the guest console closed (QEMU exited) while "
-                                     f"waiting for {regex.pattern!r}; last output:\n{tail}")
+                                     f"waiting for {what}; last output:\n{tail}")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ConsoleTimeout(f"timed out after {timeout:g} s waiting for "
-                                         f"{regex.pattern!r} on the console", tail)
+                                         f"{what} on the console", tail)
                 self._cond.wait(remaining)
 
     def skip_pending(self) -> str:
@@ -131,9 +140,14 @@ class Console:
         if self._echo_off:
             return
         marker = secrets.token_hex(6)
+        deadline = time.monotonic() + timeout
+        with self._cond:  # anywhere in the buffer: expect() may have passed it
+            while self._prompt not in self._buf:
+                if self._closed or not self._cond.wait(max(deadline - time.monotonic(), 0)):
+                    break
         self.skip_pending()
         self.send(f"stty -echo; printf '%s\\n' \"{marker}-\"\"SYNC\"\n")
-        self.expect(re.escape(f"{marker}-SYNC") + "\n", timeout)
+        self.expect(re.escape(f"{marker}-SYNC") + "\n", timeout, "the guest shell")
         self._echo_off = True
 
     def run(self, cmd: str, timeout: float = 30.0) -> Result:
@@ -157,7 +171,7 @@ class Console:
                             + re.escape(f"{marker}-END") + r" (\d+)\n", re.DOTALL)
         remaining = max(timeout - (time.monotonic() - start), 0.1)
         try:
-            match = self.expect(framed, remaining)
+            match = self.expect(framed, remaining, f"guest command {cmd!r}")
         except ConsoleTimeout as exc:
             partial = exc.output.partition(f"{marker}-BEGIN\n")[2]
             raise CommandTimeout(f"guest command {cmd!r} did not finish within "
@@ -178,8 +192,8 @@ class Console:
     def interact(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
         """Bridge the user's terminal to the console until QEMU ends or Ctrl-].
 
-        A raw tty is restored on return. EOF on a non-tty stdin sends
-        Ctrl-D, which ends the guest shell and so the VM.
+        A raw tty is restored on return. EOF on stdin (a pipe) types
+        ``exit``, which ends the guest shell and so the VM.
         """
         in_fd = stdin.fileno()
         out: BinaryIO = stdout.buffer
@@ -206,7 +220,7 @@ class Console:
                     continue
                 data = os.read(in_fd, 1024)
                 if not data:
-                    self.send(b"\x04")
+                    self.send(b"exit\n")
                     inputs = []  # stdin is done: wait for the guest to end
                     continue
                 if _DETACH in data:
@@ -214,7 +228,8 @@ class Console:
                     break
                 self.send(data)
         finally:
-            self._sink = None
+            with self._cond:
+                self._sink = None
             if saved is not None:
                 termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
         print("\nlptrig: " + ("the guest console closed" if self.closed else "detached"),

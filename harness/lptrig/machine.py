@@ -5,7 +5,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -13,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple,
 
 from . import accel as accel_mod
 from . import initramfs, paths, qmp
-from .chain import DEFAULT_SPEC, Chain
+from .chain import DEFAULT_SPEC, Chain, opt
 from .console import Console
 from .errors import ConsoleTimeout, GuestError, LptrigError
 
@@ -24,7 +23,6 @@ DEFAULT_MODULES = ("parport_pc", "lp", "ppdev")
 READY = "lptrig: ready"
 #: console text that fails a run: kernel bugs, oopses, warnings, panics, hung tasks
 CRASH_PATTERNS = ("BUG:", "Oops", "WARNING:", "Kernel panic", "blocked for more than")
-_MAX_SOCK_PATH = 100  # sun_path holds 108 bytes
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -59,9 +57,7 @@ class Machine:
         self.firmware = paths.firmware_dir()
         self.image = paths.image(image)
         self.accel = accel_mod.choose(accel)
-        self._sockdir: Optional[Path] = None
-        if len(str(self.rundir / "console.sock")) > _MAX_SOCK_PATH:
-            self._sockdir = Path(tempfile.mkdtemp(prefix="lptrig-"))
+        self._sockdir = paths.socket_dir(self.rundir)
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self._log: Optional[IO[bytes]] = None
         self._console: Optional[Console] = None
@@ -110,10 +106,10 @@ class Machine:
                 "-no-reboot",
                 "-kernel", str(self.image.kernel), "-initrd", str(self.initrd),
                 "-append", self.kernel_cmdline(),
-                "-chardev", f"socket,id=con,path={self._sock('console.sock')},"
-                            f"server=on,wait=on,logfile={self.console_log}",
+                "-chardev", f"socket,id=con,path={opt(self._sock('console.sock'))},"
+                            f"server=on,wait=on,logfile={opt(self.console_log)}",
                 "-serial", "chardev:con",
-                "-qmp", f"unix:{self._sock('qmp.sock')},server=on,wait=off"]
+                "-qmp", f"unix:{opt(self._sock('qmp.sock'))},server=on,wait=off"]
         args += self.chain.qemu_args(self.rundir)
         for pattern in self.trace:
             args += ["-trace", f"enable={pattern}"]
@@ -171,6 +167,13 @@ class Machine:
             raise self._failure(f"the guest was not ready within {timeout:g} s; "
                                 f"last console output:\n{exc.output}") from None
         except GuestError as exc:
+            try:
+                status = self._proc.wait(5) if self._proc is not None else None
+            except subprocess.TimeoutExpired:
+                status = None
+            if status is not None:
+                raise self._failure(f"QEMU exited with status {status} before the "
+                                    "guest was ready") from None
             raise self._failure(str(exc)) from None
         self.boot_time = time.monotonic() - self._started
         return self.boot_time
@@ -239,7 +242,11 @@ class Machine:
                              f"(see {self.console_log}):\n{shown}")
 
     def __enter__(self) -> "Machine":
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.shutdown()
+            raise
         return self
 
     def __exit__(self, exc_type: Optional[Type[BaseException]],

@@ -1,8 +1,10 @@
 """Where the build products live: the cache directory and what is in it."""
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from .errors import LptrigError
 
@@ -46,6 +48,21 @@ def qemu_python_dir() -> Path:
                      "QEMU's python/ source directory")
 
 
+#: longest socket path we use; sun_path holds 108 bytes
+_MAX_SOCK_PATH = 100
+
+
+def socket_dir(rundir: Path) -> Optional[Path]:
+    """A new short temp dir for sockets if paths under ``rundir`` are too long.
+
+    None means the sockets can live in ``rundir``; the caller removes a
+    directory it gets.
+    """
+    if len(str(Path(rundir).absolute() / "console.sock")) <= _MAX_SOCK_PATH:
+        return None
+    return Path(tempfile.mkdtemp(prefix="lptrig-"))
+
+
 @dataclass(frozen=True)
 class Image:
     """A bootable guest image: kernel and initramfs."""
@@ -55,8 +72,15 @@ class Image:
 
 
 def image(name: str = "default") -> Image:
-    """The guest image ``name`` from the cache, checked to exist."""
+    """The guest image ``name`` from the cache, checked to exist.
+
+    The kernel is the uncompressed ``vmlinux`` (PVH entry, boots seconds
+    faster under TCG) when the firmware directory has the ``pvh.bin``
+    option ROM it needs, else the ``bzImage``.
+    """
     base = cache_dir() / "images" / name
+    initramfs = _existing(base / "initramfs.cpio.gz", f"initramfs of image {name!r}")
+    if (base / "vmlinux").exists() and (firmware_dir() / "pvh.bin").exists():
+        return Image(kernel=base / "vmlinux", initramfs=initramfs)
     return Image(kernel=_existing(base / "bzImage", f"guest kernel of image {name!r}"),
-                 initramfs=_existing(base / "initramfs.cpio.gz",
-                                     f"initramfs of image {name!r}"))
+                 initramfs=initramfs)

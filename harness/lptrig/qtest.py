@@ -10,14 +10,13 @@ import shlex
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 from . import paths, qmp
-from .chain import Chain
+from .chain import Chain, opt
 from .errors import GuestError, LptrigError, QTestError
 
 if TYPE_CHECKING:
@@ -45,7 +44,8 @@ class QTest:
         self.timeout = timeout
         self.qemu = paths.qemu_binary()
         self.firmware = paths.firmware_dir()
-        self._sockdir = Path(tempfile.mkdtemp(prefix="lptrig-qt-"))
+        self._sockdir = paths.socket_dir(self.rundir) or self.rundir
+        self._own_sockdir = self._sockdir != self.rundir
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self._log: Optional[IO[bytes]] = None
         self._sock: Optional[socket.socket] = None
@@ -57,11 +57,11 @@ class QTest:
     def argv(self) -> List[str]:
         """The exact QEMU argv."""
         args = [str(self.qemu), "-machine", self.machine, "-accel", "qtest",
-                "-qtest", f"unix:{self._sockdir / 'qtest.sock'}",
+                "-qtest", f"unix:{opt(self._sockdir / 'qtest.sock')}",
                 "-qtest-log", str(self.rundir / "qtest.log"),
                 "-display", "none", "-nodefaults", "-no-user-config",
                 "-L", str(self.firmware),
-                "-qmp", f"unix:{self._sockdir / 'qmp.sock'},server=on,wait=off"]
+                "-qmp", f"unix:{opt(self._sockdir / 'qmp.sock')},server=on,wait=off"]
         if self.chain is not None:
             args += self.chain.qemu_args(self.rundir)
         for pattern in self.trace:
@@ -77,6 +77,8 @@ class QTest:
     def start(self) -> None:
         """Listen, start QEMU and accept its qtest connection."""
         self.rundir.mkdir(parents=True, exist_ok=True)
+        for name in ("qtest.sock", "qmp.sock"):
+            (self._sockdir / name).unlink(missing_ok=True)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
             server.bind(str(self._sockdir / "qtest.sock"))
             server.listen(1)
@@ -86,11 +88,22 @@ class QTest:
             deadline = time.monotonic() + self.timeout
             while not select.select([server], [], [], 0.1)[0]:
                 if self._proc.poll() is not None or time.monotonic() > deadline:
-                    log = (self.rundir / "qemu.log").read_text(errors="replace")
-                    raise GuestError(f"QEMU did not connect to the qtest socket "
-                                     f"(exit status {self._proc.poll()}):\n{log.strip()}\n"
-                                     f"QEMU command line:\n{self.command_line()}")
+                    raise self._failure("QEMU did not connect to the qtest socket")
             self._sock, _ = server.accept()
+            (self._sockdir / "qtest.sock").unlink(missing_ok=True)
+        # QEMU connects before it creates the devices: a harmless request
+        # that it answers from its main loop proves the machine is up.
+        self.command("endianness")
+
+    def _failure(self, what: str) -> GuestError:
+        status = "running" if self._proc is None or self._proc.poll() is None \
+            else f"exit status {self._proc.poll()}"
+        try:
+            log = (self.rundir / "qemu.log").read_text(errors="replace").strip()
+        except OSError:
+            log = ""
+        return GuestError(f"{what} ({status}); qemu.log:\n{log}\n"
+                          f"QEMU command line:\n{self.command_line()}")
 
     def _readline(self, deadline: float) -> str:
         assert self._sock is not None
@@ -98,9 +111,17 @@ class QTest:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([self._sock], [], [], remaining)[0]:
                 raise GuestError(f"no qtest answer within {self.timeout:g} s")
-            data = self._sock.recv(4096)
+            try:
+                data = self._sock.recv(4096)
+            except OSError:
+                data = b""
             if not data:
-                raise GuestError(f"QEMU closed the qtest connection; see {self.rundir}/qemu.log")
+                if self._proc is not None:
+                    try:
+                        self._proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        pass  # report it as running
+                raise self._failure("QEMU closed the qtest connection")
             self._rx += data
         line, self._rx = self._rx.split(b"\n", 1)
         return line.decode(errors="replace")
@@ -118,7 +139,10 @@ class QTest:
         """Send one request; return the words after ``OK``, raise on FAIL/ERR."""
         if self._sock is None:
             raise LptrigError("qtest is not started")
-        self._sock.sendall(request.encode() + b"\n")
+        try:
+            self._sock.sendall(request.encode() + b"\n")
+        except OSError:
+            raise self._failure(f"QEMU closed the qtest connection before {request!r}") from None
         deadline = time.monotonic() + self.timeout
         while True:
             line = self._readline(deadline)
@@ -133,7 +157,10 @@ class QTest:
         """Record IRQ lines that arrived since the last answer."""
         assert self._sock is not None
         while select.select([self._sock], [], [], 0)[0]:
-            data = self._sock.recv(4096)
+            try:
+                data = self._sock.recv(4096)
+            except OSError:
+                break
             if not data:
                 break
             self._rx += data
@@ -232,10 +259,17 @@ class QTest:
         if self._log is not None:
             self._log.close()
             self._log = None
-        shutil.rmtree(self._sockdir, ignore_errors=True)
+        if self._own_sockdir:
+            shutil.rmtree(self._sockdir, ignore_errors=True)
+        else:
+            (self._sockdir / "qmp.sock").unlink(missing_ok=True)
 
     def __enter__(self) -> "QTest":
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, exc_type: Optional[Type[BaseException]],
