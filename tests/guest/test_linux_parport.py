@@ -50,7 +50,8 @@ def test_parport_pc_finds_port_through_acpi(make_machine: Callable[..., Machine]
 
 
 def test_plain_spp_port(make_machine: Callable[..., Machine]) -> None:
-    vm = make_machine(Chain.parse("printer@end", props={"ps2": "off"}))
+    vm = make_machine(Chain.parse("printer@end",
+                                  props={"ps2": "off", "epp": "off", "ecp": "off"}))
     line = banner(vm)
     assert line.startswith("parport0: PC-style at 0x378, irq 7 [PCSPP]"), line
 

@@ -185,10 +185,16 @@ def test_ecr_rules_linux_checks(qt: QTest) -> None:
     assert qt.inb(ECR) == 0x01
 
 
-def test_ecr_unoffered_mode_keeps_state(qt: QTest) -> None:
+@pytest.mark.parametrize("props,refused", [
+    ({}, (0xA0,)),                                      # 101 is reserved
+    ({"epp": "off", "ecp": "off"}, (PPFIFO, ECPMODE, EPP, 0xA0, TEST)),
+])
+def test_ecr_unoffered_mode_keeps_state(make_qtest: Callable[..., QTest],
+                                        props: dict, refused: tuple) -> None:
+    qt = make_qtest(props=props)
     qt.outb(ECR, PS2 | 0x14)
     qt.outb(CONTROL, 0x2C)
-    for mode in (PPFIFO, ECPMODE, EPP, 0xA0, TEST):
+    for mode in refused:
         qt.outb(ECR, mode | 0x1C)
         assert qt.inb(ECR) == 0x35      # still PS/2, enables unchanged
         assert cable(qt, "host-reverse") is True
@@ -209,7 +215,7 @@ def test_configuration_registers(make_qtest: Callable[..., QTest]) -> None:
 
 
 def test_plain_spp_port_has_no_ecr(make_qtest: Callable[..., QTest]) -> None:
-    qt = make_qtest(props={"ps2": "off"})
+    qt = make_qtest(props={"ps2": "off", "epp": "off", "ecp": "off"})
     # Nothing decodes the ECP block: the ISA bus floats to 0xFF
     assert qt.inb(ECR) == 0xFF
     assert qt.inb(FIFO) == 0xFF

@@ -196,6 +196,8 @@ static void ieee1284_printer_class_init(ObjectClass *klass, void *data)
     dc->vmsd = &vmstate_ieee1284_printer;
     device_class_set_props(dc, ieee1284_printer_properties);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    /* Like most IEEE 1284 printers: ECP forward, nibble for its Device ID */
+    pc->modes = LPT1284_CAP_NIBBLE | LPT1284_CAP_ECP;
     pc->unrealize = ieee1284_printer_unrealize;
     pc->reset = ieee1284_printer_reset;
     object_class_property_add_bool(klass, "paper-out",

@@ -20,6 +20,14 @@
  *    "host-reverse" and "status" (nFault, Select, PError, nAck, Busy levels
  *    in bits 3-7)
  *
+ * The peripheral side of IEEE 1284 is here, once: compatibility handshake,
+ * negotiation (events 0-6) with the extensibility byte and XFlag answered
+ * from the class's modes, termination (events 22-29), nibble and byte
+ * reverse transfers, ECP forward and reverse at pin level (events 30-49,
+ * with run-length decoding and channel addresses), Device ID replies in
+ * nibble, byte and ECP mode, and the transaction-level entry points a
+ * controller's FIFO, DMA and EPP hardware use.
+ *
  * Caveat: daisy positions are accepted and kept in order, but the 1284.3
  * command packet decoder is not there yet, so a daisy device never gets
  * selected and the end-of-chain device always answers.
@@ -41,7 +49,19 @@
 static const char *const lpt1284_phase_name[LPT1284_PHASE__MAX] = {
     [LPT1284_PHASE_COMPAT_IDLE] = "compat-idle",
     [LPT1284_PHASE_COMPAT_BUSY] = "compat-busy",
-    [LPT1284_PHASE_COMPAT_ACK]  = "compat-ack",
+    [LPT1284_PHASE_COMPAT_ACK] = "compat-ack",
+    [LPT1284_PHASE_NEGOTIATION] = "negotiation",
+    [LPT1284_PHASE_REJECTED] = "rejected",
+    [LPT1284_PHASE_REV_IDLE] = "reverse-idle",
+    [LPT1284_PHASE_REV_DATA] = "reverse-data",
+    [LPT1284_PHASE_ECP_SETUP] = "ecp-setup",
+    [LPT1284_PHASE_ECP_FWD_IDLE] = "ecp-forward-idle",
+    [LPT1284_PHASE_ECP_FWD_BUSY] = "ecp-forward-busy",
+    [LPT1284_PHASE_ECP_REV_IDLE] = "ecp-reverse-idle",
+    [LPT1284_PHASE_ECP_REV_DATA] = "ecp-reverse-data",
+    [LPT1284_PHASE_EPP_IDLE] = "epp-idle",
+    [LPT1284_PHASE_TERM_ACK] = "termination-ack",
+    [LPT1284_PHASE_TERM_END] = "termination-end",
 };
 
 static Lpt1284Chain *lpt1284_peripheral_chain(Lpt1284Peripheral *p)
@@ -51,11 +71,11 @@ static Lpt1284Chain *lpt1284_peripheral_chain(Lpt1284Peripheral *p)
 
 /* The chain */
 
-void lpt1284_chain_set_notify(Lpt1284Chain *chain, Lpt1284StatusNotify notify,
-                              void *opaque)
+void lpt1284_chain_set_ops(Lpt1284Chain *chain, const Lpt1284ChainOps *ops,
+                           void *opaque)
 {
-    chain->notify = notify;
-    chain->notify_opaque = opaque;
+    chain->ops = ops;
+    chain->opaque = opaque;
 }
 
 Lpt1284Peripheral *lpt1284_chain_responder(Lpt1284Chain *chain)
@@ -101,8 +121,8 @@ static void lpt1284_chain_update(Lpt1284Chain *chain)
     }
     chain->status = new;
     trace_lpt1284_chain_status(old, new);
-    if (chain->notify) {
-        chain->notify(chain->notify_opaque, old, new);
+    if (chain->ops && chain->ops->status_changed) {
+        chain->ops->status_changed(chain->opaque, old, new);
     }
 }
 
@@ -178,17 +198,26 @@ static void lpt1284_chain_instance_init(Object *obj)
                                   OBJ_PROP_FLAG_READ);
 }
 
-/* The peripheral side of IEEE 1284 */
+/* The peripheral side of IEEE 1284: lines and phases */
 
 static void lpt1284_peripheral_set_phase(Lpt1284Peripheral *p,
                                          Lpt1284Phase phase)
 {
-    trace_lpt1284_peripheral_phase(p->addr, lpt1284_phase_name[phase]);
-    p->phase = phase;
+    if (p->phase != phase) {
+        trace_lpt1284_peripheral_phase(p->addr, lpt1284_phase_name[phase]);
+        p->phase = phase;
+    }
+}
+
+/* Drive all five status lines (the IEEE 1284 modes use every one). */
+static void lpt1284_peripheral_drive(Lpt1284Peripheral *p, uint8_t status)
+{
+    p->status = status & LPT1284_STATUS_LINES;
+    lpt1284_chain_update(lpt1284_peripheral_chain(p));
 }
 
 /*
- * The status lines are the handshake lines the phase drives (Busy, nAck)
+ * Compatibility mode: the handshake lines the phase drives (Busy, nAck)
  * over the steady lines the device sets (PError, Select, nFault); a device
  * that cannot take data holds Busy high whatever the phase.
  */
@@ -200,8 +229,18 @@ static void lpt1284_peripheral_set_status(Lpt1284Peripheral *p,
     if (p->hold_busy) {
         status |= LPT1284_BUSY;
     }
-    p->status = status & LPT1284_STATUS_LINES;
-    lpt1284_chain_update(lpt1284_peripheral_chain(p));
+    lpt1284_peripheral_drive(p, status);
+}
+
+static bool lpt1284_phase_is_compat(Lpt1284Phase phase)
+{
+    return phase <= LPT1284_PHASE_COMPAT_ACK;
+}
+
+static bool lpt1284_phase_is_ecp(Lpt1284Phase phase)
+{
+    return phase >= LPT1284_PHASE_ECP_SETUP &&
+           phase <= LPT1284_PHASE_ECP_REV_DATA;
 }
 
 void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
@@ -215,7 +254,7 @@ void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
         handshake &= ~LPT1284_BUSY;
     }
     p->hold_busy = hold_busy;
-    if (DEVICE(p)->realized) {
+    if (DEVICE(p)->realized && lpt1284_phase_is_compat(p->phase)) {
         lpt1284_peripheral_set_status(p, handshake);
     }
 }
@@ -227,8 +266,209 @@ static void lpt1284_peripheral_idle(Lpt1284Peripheral *p)
     p->stalled = false;
     p->drives_data = false;
     p->data = LPT1284_LINES_IDLE;
+    p->xb = IEEE1284_XB_NIBBLE;
+    p->rle_left = 0;
+    p->rle_pending = false;
     lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_IDLE);
     lpt1284_peripheral_set_status(p, LPT1284_HANDSHAKE_READY);
+}
+
+/* Reverse data: fetched one byte ahead so nDataAvail can be shown */
+
+static bool lpt1284_peripheral_fetch(Lpt1284Peripheral *p)
+{
+    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+
+    if (p->rev_valid) {
+        return true;
+    }
+    if (p->xb & IEEE1284_XB_DEVICEID) {
+        const char *id = lpt1284_peripheral_device_id(p);
+        uint32_t len = strlen(id) + 2;
+
+        if (p->devid_pos < len) {
+            /* A big-endian length that counts itself, then the string */
+            p->rev_byte = p->devid_pos == 0 ? len >> 8 :
+                          p->devid_pos == 1 ? len & 0xff :
+                          id[p->devid_pos - 2];
+            p->devid_pos++;
+            p->rev_valid = true;
+        }
+    } else if (pc->reverse && pc->reverse(p, &p->rev_byte, 1) == 1) {
+        p->rev_valid = true;
+    }
+    return p->rev_valid;
+}
+
+static bool lpt1284_peripheral_take_reverse(Lpt1284Peripheral *p,
+                                            uint8_t *byte)
+{
+    if (!lpt1284_peripheral_fetch(p)) {
+        return false;
+    }
+    *byte = p->rev_byte;
+    p->rev_valid = false;
+    trace_lpt1284_peripheral_reverse(p->addr, *byte);
+    return true;
+}
+
+/* Nibble/byte reverse idle: nDataAvail (nFault) and AckDataReq (PError) */
+static void lpt1284_peripheral_rev_idle(Lpt1284Peripheral *p)
+{
+    bool avail = lpt1284_peripheral_fetch(p);
+
+    lpt1284_peripheral_set_phase(p, LPT1284_PHASE_REV_IDLE);
+    lpt1284_peripheral_drive(p, LPT1284_NACK | LPT1284_SELECT |
+                             (avail ? 0 : LPT1284_NFAULT | LPT1284_PERROR));
+}
+
+/* ECP reverse idle: offer the next byte once HostAck (nAutoFd) is low */
+static void lpt1284_peripheral_ecp_rev_offer(Lpt1284Peripheral *p,
+                                             uint8_t ctrl)
+{
+    lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_REV_IDLE);
+    if (!(ctrl & LPT1284_NAUTOFD) && lpt1284_peripheral_fetch(p)) {
+        /* Event 43: data on the lines, Busy high for data, nAck low */
+        p->data = p->rev_byte;
+        p->drives_data = true;
+        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_REV_DATA);
+        lpt1284_peripheral_drive(p, LPT1284_BUSY | LPT1284_SELECT |
+                                 LPT1284_NFAULT);
+    } else {
+        /* Event 40: PError low acknowledges the reverse request */
+        lpt1284_peripheral_drive(p, LPT1284_NACK | LPT1284_SELECT |
+                                 LPT1284_NFAULT);
+    }
+}
+
+static void lpt1284_peripheral_ecp_fwd_idle(Lpt1284Peripheral *p)
+{
+    p->drives_data = false;
+    lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_FWD_IDLE);
+    /* Events 31/49: PError high; PeriphAck (Busy) low: ready */
+    lpt1284_peripheral_drive(p, LPT1284_NACK | LPT1284_PERROR |
+                             LPT1284_SELECT | LPT1284_NFAULT);
+}
+
+/* Forward data */
+
+static size_t lpt1284_peripheral_forward(Lpt1284Peripheral *p,
+                                         const uint8_t *buf, size_t len)
+{
+    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+    size_t taken = pc->forward ? pc->forward(p, buf, len) : len;
+
+    trace_lpt1284_peripheral_forward(p->addr, len, taken);
+    return taken;
+}
+
+/* Deliver the copies of the latched byte that an RLE count asked for. */
+static bool lpt1284_peripheral_deliver_run(Lpt1284Peripheral *p)
+{
+    uint8_t run[128];
+
+    memset(run, p->latch, sizeof(run));
+    while (p->rle_left) {
+        size_t n = MIN(p->rle_left, sizeof(run));
+        size_t taken = lpt1284_peripheral_forward(p, run, n);
+
+        p->rle_left -= taken;
+        if (taken < n) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * One ECP byte, forward.  Returns false when the device has no room: the
+ * byte (or the rest of its run) stays latched until lpt1284_peripheral_ready.
+ */
+static bool lpt1284_peripheral_ecp_byte(Lpt1284Peripheral *p, uint8_t byte,
+                                        bool command)
+{
+    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+
+    if (command) {
+        if (byte & 0x80) {
+            trace_lpt1284_peripheral_ecp_channel(p->addr, byte & 0x7f);
+            if (pc->ecp_channel) {
+                pc->ecp_channel(p, byte & 0x7f);
+            }
+        } else {
+            /* A run-length count: the next data byte comes count + 1 times */
+            p->rle_count = byte;
+            p->rle_pending = true;
+        }
+        return true;
+    }
+    p->latch = byte;
+    p->rle_left = p->rle_pending ? p->rle_count + 1 : 1;
+    p->rle_pending = false;
+    return lpt1284_peripheral_deliver_run(p);
+}
+
+/* Negotiation and termination */
+
+static bool lpt1284_peripheral_accepts(Lpt1284Peripheral *p, uint8_t xb)
+{
+    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+    uint32_t caps = pc->modes | LPT1284_CAP_NIBBLE;
+
+    switch (xb & ~IEEE1284_XB_DEVICEID) {
+    case IEEE1284_XB_NIBBLE:
+        return true;
+    case IEEE1284_XB_BYTE:
+        return caps & LPT1284_CAP_BYTE;
+    case IEEE1284_XB_ECP:
+        return caps & LPT1284_CAP_ECP;
+    case IEEE1284_XB_ECP_RLE:
+        return caps & LPT1284_CAP_ECP_RLE;
+    case IEEE1284_XB_EPP:
+        return !(xb & IEEE1284_XB_DEVICEID) && (caps & LPT1284_CAP_EPP);
+    default:
+        /* Extensibility link and anything undefined */
+        return false;
+    }
+}
+
+/* Events 5 and 6: answer with XFlag, raise nAck, enter the mode. */
+static void lpt1284_peripheral_negotiated(Lpt1284Peripheral *p)
+{
+    bool ok = lpt1284_peripheral_accepts(p, p->xb);
+    /* XFlag high means yes, except for plain nibble mode */
+    bool xflag = p->xb == IEEE1284_XB_NIBBLE ? !ok : ok;
+    uint8_t status = LPT1284_NACK | LPT1284_PERROR | LPT1284_NFAULT |
+                     (xflag ? LPT1284_SELECT : 0);
+
+    trace_lpt1284_peripheral_negotiated(p->addr, p->xb, ok);
+    p->rev_valid = false;
+    p->rev_high_nibble = false;
+    p->devid_pos = 0;
+    if (!ok) {
+        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_REJECTED);
+        lpt1284_peripheral_drive(p, status);
+        return;
+    }
+    switch (p->xb & ~IEEE1284_XB_DEVICEID) {
+    case IEEE1284_XB_ECP:
+    case IEEE1284_XB_ECP_RLE:
+        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_SETUP);
+        lpt1284_peripheral_drive(p, status);
+        break;
+    case IEEE1284_XB_EPP:
+        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_EPP_IDLE);
+        lpt1284_peripheral_drive(p, status);
+        break;
+    default:
+        /* Nibble and byte mode start in reverse idle */
+        lpt1284_peripheral_rev_idle(p);
+        if (xflag != !!(p->status & LPT1284_SELECT)) {
+            lpt1284_peripheral_drive(p, (p->status & ~LPT1284_SELECT) |
+                                     (xflag ? LPT1284_SELECT : 0));
+        }
+        break;
+    }
 }
 
 static void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
@@ -238,23 +478,54 @@ static void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
     uint8_t ctrl = chain->host_ctrl;
     uint8_t fell = p->last_ctrl & ~ctrl;
     uint8_t rose = ~p->last_ctrl & ctrl;
+    uint8_t byte;
 
     p->last_ctrl = ctrl;
 
-    if (fell & LPT1284_NINIT) {
-        /* nInit low: the host resets the peripheral */
+    /* In ECP mode nInit is nReverseRequest; everywhere else it resets */
+    if ((fell & LPT1284_NINIT) && !lpt1284_phase_is_ecp(p->phase)) {
         lpt1284_peripheral_idle(p);
         if (pc->reset) {
             pc->reset(p);
         }
         return;
     }
-    if (!(ctrl & LPT1284_NINIT)) {
+    if (!(ctrl & LPT1284_NINIT) && !lpt1284_phase_is_ecp(p->phase)) {
+        return;
+    }
+
+    /* Event 22: nSelectIn low ends every IEEE 1284 mode */
+    if ((fell & LPT1284_NSELECTIN) && !lpt1284_phase_is_compat(p->phase) &&
+        p->phase != LPT1284_PHASE_TERM_ACK &&
+        p->phase != LPT1284_PHASE_TERM_END) {
+        p->drives_data = false;
+        if (p->phase == LPT1284_PHASE_NEGOTIATION) {
+            /* The host gave up before event 3: nothing to terminate */
+            lpt1284_peripheral_idle(p);
+            return;
+        }
+        /* Events 23-24: Busy low, nFault/Select as in compatibility mode,
+         * nAck low */
+        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_TERM_ACK);
+        lpt1284_peripheral_drive(p, (p->status & LPT1284_PERROR) |
+                                 LPT1284_SELECT | LPT1284_NFAULT);
         return;
     }
 
     switch (p->phase) {
     case LPT1284_PHASE_COMPAT_IDLE:
+        /* Event 1: nSelectIn high and nAutoFd low ask for a mode */
+        if ((ctrl & LPT1284_NSELECTIN) && !(ctrl & LPT1284_NAUTOFD) &&
+            ((rose & LPT1284_NSELECTIN) || (fell & LPT1284_NAUTOFD))) {
+            p->xb = chain->host_data;
+            p->neg_strobed = false;
+            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_NEGOTIATION);
+            /* Event 2: nAck low, PError, Select and nFault high */
+            lpt1284_peripheral_drive(p, (p->status & LPT1284_BUSY) |
+                                     LPT1284_PERROR | LPT1284_SELECT |
+                                     LPT1284_NFAULT);
+            break;
+        }
         /* Compatibility mode: data is latched on the falling nStrobe edge */
         if (fell & LPT1284_NSTROBE) {
             p->latch = chain->host_data;
@@ -269,6 +540,121 @@ static void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
                       LPT1284_ACK_DELAY_NS);
         }
         break;
+    case LPT1284_PHASE_NEGOTIATION:
+        if (fell & LPT1284_NSTROBE) {
+            p->neg_strobed = true;              /* event 3 */
+        }
+        if (p->neg_strobed && (ctrl & LPT1284_NSTROBE) &&
+            (ctrl & LPT1284_NAUTOFD)) {
+            lpt1284_peripheral_negotiated(p);   /* event 4 seen */
+        }
+        break;
+    case LPT1284_PHASE_REV_IDLE:
+        /* Event 7: HostBusy (nAutoFd) low asks for data */
+        if ((fell & LPT1284_NAUTOFD) && lpt1284_peripheral_fetch(p)) {
+            uint8_t status = p->status & LPT1284_SELECT;
+
+            if ((p->xb & ~IEEE1284_XB_DEVICEID) == IEEE1284_XB_BYTE) {
+                p->data = p->rev_byte;
+                p->drives_data = true;
+                status = LPT1284_SELECT | LPT1284_NFAULT;
+            } else {
+                /* nFault, Select, PError, Busy carry bits 0-3 */
+                uint8_t nib = p->rev_high_nibble ? p->rev_byte >> 4 :
+                              p->rev_byte & 0x0f;
+
+                status = ((nib & 1) ? LPT1284_NFAULT : 0) |
+                         ((nib & 2) ? LPT1284_SELECT : 0) |
+                         ((nib & 4) ? LPT1284_PERROR : 0) |
+                         ((nib & 8) ? LPT1284_BUSY : 0);
+            }
+            /* Event 9: nAck low */
+            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_REV_DATA);
+            lpt1284_peripheral_drive(p, status);
+        }
+        break;
+    case LPT1284_PHASE_REV_DATA:
+        /* Event 10: nAutoFd high; event 11: nAck high */
+        if (rose & LPT1284_NAUTOFD) {
+            bool byte_mode =
+                (p->xb & ~IEEE1284_XB_DEVICEID) == IEEE1284_XB_BYTE;
+
+            if (!byte_mode && !p->rev_high_nibble) {
+                p->rev_high_nibble = true;
+                lpt1284_peripheral_set_phase(p, LPT1284_PHASE_REV_IDLE);
+                lpt1284_peripheral_drive(p, p->status | LPT1284_NACK);
+                break;
+            }
+            lpt1284_peripheral_take_reverse(p, &byte);
+            p->rev_high_nibble = false;
+            lpt1284_peripheral_rev_idle(p);
+        }
+        break;
+    case LPT1284_PHASE_ECP_SETUP:
+        /* Event 30: nAutoFd low; event 31: PError high */
+        if (!(ctrl & LPT1284_NAUTOFD)) {
+            lpt1284_peripheral_ecp_fwd_idle(p);
+        }
+        break;
+    case LPT1284_PHASE_ECP_FWD_IDLE:
+        if ((fell & LPT1284_NINIT) && !(ctrl & LPT1284_NAUTOFD)) {
+            /* Events 38-39: reverse request; event 40: PError low */
+            lpt1284_peripheral_ecp_rev_offer(p, ctrl);
+            break;
+        }
+        if (fell & LPT1284_NSTROBE) {
+            /* Event 35: HostClk low; HostAck (nAutoFd) low for a command */
+            p->latch = chain->host_data;
+            p->latch_command = !(ctrl & LPT1284_NAUTOFD);
+            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_FWD_BUSY);
+            /* Event 36: PeriphAck (Busy) high */
+            lpt1284_peripheral_drive(p, p->status | LPT1284_BUSY);
+        }
+        break;
+    case LPT1284_PHASE_ECP_FWD_BUSY:
+        /* Event 37: HostClk high; take the byte, PeriphAck low when done */
+        if ((rose & LPT1284_NSTROBE) && !p->stalled) {
+            if (lpt1284_peripheral_ecp_byte(p, p->latch, p->latch_command)) {
+                lpt1284_peripheral_ecp_fwd_idle(p);
+            } else {
+                p->stalled = true;
+                trace_lpt1284_peripheral_stall(p->addr);
+            }
+        }
+        break;
+    case LPT1284_PHASE_ECP_REV_IDLE:
+    case LPT1284_PHASE_ECP_REV_DATA:
+        if (rose & LPT1284_NINIT) {
+            /* Events 47-49: back to forward, PError high */
+            lpt1284_peripheral_ecp_fwd_idle(p);
+            break;
+        }
+        if (p->phase == LPT1284_PHASE_ECP_REV_DATA &&
+            (rose & LPT1284_NAUTOFD)) {
+            /* Event 44: HostAck high took the byte; event 45: nAck high */
+            lpt1284_peripheral_take_reverse(p, &byte);
+            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_REV_IDLE);
+            lpt1284_peripheral_drive(p, LPT1284_NACK | LPT1284_BUSY |
+                                     LPT1284_SELECT | LPT1284_NFAULT);
+        } else if (p->phase == LPT1284_PHASE_ECP_REV_IDLE &&
+                   (fell & LPT1284_NAUTOFD)) {
+            /* Event 46: HostAck low: ready for the next byte */
+            lpt1284_peripheral_ecp_rev_offer(p, ctrl);
+        }
+        break;
+    case LPT1284_PHASE_TERM_ACK:
+        /* Event 25: nAutoFd low; events 26-27: nAck high */
+        if (fell & LPT1284_NAUTOFD) {
+            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_TERM_END);
+            lpt1284_peripheral_drive(p, p->status | LPT1284_NACK);
+        }
+        break;
+    case LPT1284_PHASE_TERM_END:
+        /* Event 29: nAutoFd high: back in compatibility mode */
+        if (rose & LPT1284_NAUTOFD) {
+            lpt1284_peripheral_idle(p);
+        }
+        break;
     default:
         break;
     }
@@ -277,17 +663,15 @@ static void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
 static void lpt1284_peripheral_timer(void *opaque)
 {
     Lpt1284Peripheral *p = opaque;
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
 
     switch (p->phase) {
     case LPT1284_PHASE_COMPAT_BUSY:
-        if (pc->forward && pc->forward(p, &p->latch, 1) == 0) {
+        if (lpt1284_peripheral_forward(p, &p->latch, 1) == 0) {
             /* No room: stay Busy until lpt1284_peripheral_ready() */
             p->stalled = true;
             trace_lpt1284_peripheral_stall(p->addr);
             return;
         }
-        trace_lpt1284_peripheral_byte(p->addr, p->latch);
         lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_ACK);
         lpt1284_peripheral_set_status(p, p->status & ~LPT1284_NACK);
         timer_mod(p->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
@@ -299,6 +683,13 @@ static void lpt1284_peripheral_timer(void *opaque)
         lpt1284_peripheral_set_status(p, (p->status | LPT1284_NACK) &
                                       ~LPT1284_BUSY);
         break;
+    case LPT1284_PHASE_ECP_FWD_BUSY:
+        if (lpt1284_peripheral_deliver_run(p)) {
+            lpt1284_peripheral_ecp_fwd_idle(p);
+        } else {
+            p->stalled = true;
+        }
+        break;
     default:
         break;
     }
@@ -306,9 +697,14 @@ static void lpt1284_peripheral_timer(void *opaque)
 
 void lpt1284_peripheral_ready(Lpt1284Peripheral *p)
 {
+    Lpt1284Chain *chain = lpt1284_peripheral_chain(p);
+
     if (p->stalled) {
         p->stalled = false;
         timer_mod(p->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+    }
+    if (chain->ops && chain->ops->ready) {
+        chain->ops->ready(chain->opaque);
     }
 }
 
@@ -320,6 +716,89 @@ const char *lpt1284_peripheral_device_id(Lpt1284Peripheral *p)
         return p->device_id;
     }
     return pc->default_device_id ? pc->default_device_id : "";
+}
+
+/* Transaction level, for the controller's FIFO, DMA and EPP hardware */
+
+size_t lpt1284_chain_compat_write(Lpt1284Chain *chain, const uint8_t *buf,
+                                  size_t len)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    if (!p || p->phase != LPT1284_PHASE_COMPAT_IDLE || p->hold_busy) {
+        return 0;
+    }
+    return lpt1284_peripheral_forward(p, buf, len);
+}
+
+size_t lpt1284_chain_ecp_write(Lpt1284Chain *chain, const uint8_t *buf,
+                               size_t len, bool command)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+    size_t done = 0;
+
+    if (!p || p->phase != LPT1284_PHASE_ECP_FWD_IDLE || p->stalled) {
+        return 0;
+    }
+    if (p->rle_left && !lpt1284_peripheral_deliver_run(p)) {
+        return 0;
+    }
+    if (!command && !p->rle_pending) {
+        /* Plain data: one call for the whole block */
+        return lpt1284_peripheral_forward(p, buf, len);
+    }
+    while (done < len) {
+        if (!lpt1284_peripheral_ecp_byte(p, buf[done++], command)) {
+            /* Taken, but part of its run is still waiting for room */
+            break;
+        }
+    }
+    return done;
+}
+
+bool lpt1284_chain_ecp_read(Lpt1284Chain *chain, uint8_t *byte,
+                            bool *command)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    if (!p || (p->phase != LPT1284_PHASE_ECP_REV_IDLE &&
+               p->phase != LPT1284_PHASE_ECP_REV_DATA)) {
+        return false;
+    }
+    *command = false;
+    return lpt1284_peripheral_take_reverse(p, byte);
+}
+
+bool lpt1284_chain_epp_write(Lpt1284Chain *chain, bool addr, uint8_t val)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    if (!p || p->phase != LPT1284_PHASE_EPP_IDLE) {
+        return false;
+    }
+    trace_lpt1284_peripheral_epp(p->addr, addr, 1, val);
+    if (addr) {
+        p->epp_addr = val;
+        return true;
+    }
+    /* A device with no room holds nWait: the host times out */
+    return lpt1284_peripheral_forward(p, &val, 1) == 1;
+}
+
+bool lpt1284_chain_epp_read(Lpt1284Chain *chain, bool addr, uint8_t *val)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    if (!p || p->phase != LPT1284_PHASE_EPP_IDLE) {
+        return false;
+    }
+    if (addr) {
+        *val = p->epp_addr;
+    } else if (!lpt1284_peripheral_take_reverse(p, val)) {
+        return false;
+    }
+    trace_lpt1284_peripheral_epp(p->addr, addr, 0, *val);
+    return true;
 }
 
 static void lpt1284_peripheral_realize(DeviceState *dev, Error **errp)
@@ -385,6 +864,16 @@ static void lpt1284_peripheral_reset(DeviceState *dev)
     p->drives_data = false;
     p->data = LPT1284_LINES_IDLE;
     p->phase = LPT1284_PHASE_COMPAT_IDLE;
+    p->xb = IEEE1284_XB_NIBBLE;
+    p->neg_strobed = false;
+    p->latch_command = false;
+    p->rle_left = 0;
+    p->rle_count = 0;
+    p->rle_pending = false;
+    p->rev_valid = false;
+    p->rev_high_nibble = false;
+    p->devid_pos = 0;
+    p->epp_addr = 0;
     p->steady = LPT1284_STEADY_OK;
     p->hold_busy = false;
     if (pc->reset) {
@@ -402,7 +891,8 @@ static int lpt1284_peripheral_post_load(void *opaque, int version_id)
     if (p->phase >= LPT1284_PHASE__MAX ||
         (p->status & ~LPT1284_STATUS_LINES) ||
         (p->steady & ~(LPT1284_PERROR | LPT1284_SELECT | LPT1284_NFAULT)) ||
-        (p->last_ctrl & ~LPT1284_CTRL_LINES)) {
+        (p->last_ctrl & ~LPT1284_CTRL_LINES) ||
+        p->rle_left > 0x80) {
         return -EINVAL;
     }
     return 0;
@@ -420,9 +910,20 @@ const VMStateDescription vmstate_lpt1284_peripheral = {
         VMSTATE_UINT8(data, Lpt1284Peripheral),
         VMSTATE_BOOL(drives_data, Lpt1284Peripheral),
         VMSTATE_UINT8(phase, Lpt1284Peripheral),
-        VMSTATE_UINT8(latch, Lpt1284Peripheral),
-        VMSTATE_BOOL(stalled, Lpt1284Peripheral),
         VMSTATE_UINT8(last_ctrl, Lpt1284Peripheral),
+        VMSTATE_UINT8(xb, Lpt1284Peripheral),
+        VMSTATE_BOOL(neg_strobed, Lpt1284Peripheral),
+        VMSTATE_UINT8(latch, Lpt1284Peripheral),
+        VMSTATE_BOOL(latch_command, Lpt1284Peripheral),
+        VMSTATE_BOOL(stalled, Lpt1284Peripheral),
+        VMSTATE_UINT16(rle_left, Lpt1284Peripheral),
+        VMSTATE_UINT8(rle_count, Lpt1284Peripheral),
+        VMSTATE_BOOL(rle_pending, Lpt1284Peripheral),
+        VMSTATE_UINT8(rev_byte, Lpt1284Peripheral),
+        VMSTATE_BOOL(rev_valid, Lpt1284Peripheral),
+        VMSTATE_BOOL(rev_high_nibble, Lpt1284Peripheral),
+        VMSTATE_UINT32(devid_pos, Lpt1284Peripheral),
+        VMSTATE_UINT8(epp_addr, Lpt1284Peripheral),
         VMSTATE_TIMER_PTR(timer, Lpt1284Peripheral),
         VMSTATE_END_OF_LIST()
     }

@@ -15,9 +15,11 @@
  *    - "iobase": base port, 8-aligned (default 0x378)
  *    - "irq": ISA IRQ line 0-15 (default 7)
  *    - "dma": ISA DMA channel 0-3, or -1 for none (default 3)
- *    - "ps2": offer PS/2 (bidirectional) mode, with an ECR and its
- *      configuration mode (default on); off makes a plain SPP port with no
- *      ECR and no ECP block
+ *    - "ps2", "epp", "ecp": offer PS/2 (bidirectional), EPP and ECP (with
+ *      the parallel-port FIFO and FIFO test modes); all default on.  Any of
+ *      them brings an ECR and its configuration mode; all off make a plain
+ *      SPP port with no ECR and no ECP block
+ *    - "fifo-depth": FIFO entries, 2-128 (default 16)
  *  + a TYPE_LPT1284_CHAIN bus named "<id>.0" for the peripherals
  *  + ACPI: a PNP0401 device with both I/O ranges, the IRQ and the DMA
  *    channel (PNP0400 and one I/O range for a plain SPP port), so a guest
@@ -47,6 +49,9 @@ struct ISALpt1284State {
     uint32_t isairq;
     int32_t dma;
     bool ps2;
+    bool epp;
+    bool ecp;
+    uint32_t fifo_depth;
     uint32_t index;
 
     Lpt1284State state;
@@ -60,6 +65,7 @@ static void isa_lpt1284_realize(DeviceState *dev, Error **errp)
     ISADevice *isadev = ISA_DEVICE(dev);
     ISALpt1284State *isa = ISA_LPT1284(dev);
     Lpt1284State *s = &isa->state;
+    IsaDma *dma = NULL;
     BusState *chain;
 
     if (isa->iobase > ISA_LPT1284_IOBASE_MAX || (isa->iobase & 7)) {
@@ -77,11 +83,26 @@ static void isa_lpt1284_realize(DeviceState *dev, Error **errp)
                    "or -1 for none", isa->dma);
         return;
     }
-    s->modes = lpt1284_modes(isa->ps2);
+    if (isa->fifo_depth < 2 || isa->fifo_depth > LPT1284_FIFO_MAX) {
+        error_setg(errp, "fifo-depth %u is out of range: use 2-%d",
+                   isa->fifo_depth, LPT1284_FIFO_MAX);
+        return;
+    }
+    s->modes = lpt1284_modes(isa->ps2, isa->epp, isa->ecp);
+    s->fifo_depth = isa->fifo_depth;
     s->cnfgb = lpt1284_cnfgb(isa->isairq, isa->dma);
+    if (isa->dma >= 0) {
+        dma = isa_get_dma(isa_bus_from_device(isadev), isa->dma);
+        if (!dma) {
+            error_setg(errp, "the ISA bus has no DMA controller for "
+                       "channel %d", isa->dma);
+            return;
+        }
+    }
 
     chain = qbus_new(TYPE_LPT1284_CHAIN, dev, NULL);
-    lpt1284_init(s, LPT1284_CHAIN(chain), isa_get_irq(isadev, isa->isairq));
+    lpt1284_init(s, LPT1284_CHAIN(chain), isa_get_irq(isadev, isa->isairq),
+                 dma, isa->dma);
 
     memory_region_init_io(&isa->io_base, OBJECT(dev), &lpt1284_base_ops, s,
                           "lpt1284", LPT1284_BASE_SIZE);
@@ -148,6 +169,10 @@ static Property isa_lpt1284_properties[] = {
     DEFINE_PROP_UINT32("irq", ISALpt1284State, isairq, 7),
     DEFINE_PROP_INT32("dma", ISALpt1284State, dma, 3),
     DEFINE_PROP_BOOL("ps2", ISALpt1284State, ps2, true),
+    DEFINE_PROP_BOOL("epp", ISALpt1284State, epp, true),
+    DEFINE_PROP_BOOL("ecp", ISALpt1284State, ecp, true),
+    DEFINE_PROP_UINT32("fifo-depth", ISALpt1284State, fifo_depth,
+                       LPT1284_FIFO_DEFAULT),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -156,7 +181,8 @@ static void isa_lpt1284_class_init(ObjectClass *klass, void *data)
     DeviceClass *dc = DEVICE_CLASS(klass);
     AcpiDevAmlIfClass *adevc = ACPI_DEV_AML_IF_CLASS(klass);
 
-    dc->desc = "IEEE 1284 parallel port (SPP, PS/2, ECR) with a 1284.3 chain";
+    dc->desc = "IEEE 1284 parallel port (SPP, PS/2, EPP, ECP with FIFO and "
+               "DMA) with a 1284.3 chain";
     dc->realize = isa_lpt1284_realize;
     dc->reset = isa_lpt1284_reset;
     dc->vmsd = &vmstate_isa_lpt1284;

@@ -10,14 +10,27 @@
  * Register writes become levels on the cable (lpt1284-chain.c); reads
  * return what the cable carries.
  *
- * Modes (ECR bits 7:5) implemented: 000 SPP, 001 PS/2 and 111
- * configuration.  Which of them the port offers is configurable; without
- * PS/2 the port has no ECR at all and poses as a plain SPP port.
+ * ECR modes (bits 7:5): 000 SPP, 001 PS/2, 010 parallel-port FIFO
+ * (compatibility mode with the handshake done by the port), 011 ECP, 100
+ * EPP, 110 FIFO test and 111 configuration.  Which of them the port offers
+ * is configurable; with none but SPP it has no ECR at all and poses as a
+ * plain SPP port.  An ECR write selecting a mode the port does not offer
+ * is logged and leaves the port as it was.
  *
- * Caveat: the ECR modes 010 (parallel-port FIFO), 011 (ECP), 100 (EPP) and
- * 110 (FIFO test) are not implemented: an ECR write that selects one is
- * logged as unimplemented and leaves the port in the mode it was in.  The
- * EPP registers at +3..+7 read 0xff and ignore writes.
+ * The FIFO holds fifo_depth entries.  In the FIFO modes it drains into, or
+ * fills from, the answering peripheral a whole block at a time through the
+ * chain's transaction-level calls; ISA DMA (dmaEn) moves whole blocks per
+ * transfer callback and sets serviceIntr at terminal count.  Service
+ * interrupts follow the ECP register spec: with dmaEn clear, serviceIntr
+ * is set (and the IRQ pulsed) when at least fifo_depth / 2 entries are free
+ * (forward) or filled (reverse).  EPP cycles at +3 (address) and +4..+7
+ * (data; 16/32-bit accesses are 2/4 cycles) go to the peripheral in ECR
+ * mode 100; a peripheral that is not in EPP mode leaves the cycle
+ * unanswered and the EPP time-out bit (status bit 0) is set, cleared by
+ * writing 1 to it.
+ *
+ * Caveat: the port moves bytes as fast as the peripheral takes them; the
+ * cable timing of a real FIFO is not modelled.
  */
 
 #include "qemu/osdep.h"
@@ -60,17 +73,21 @@ bool lpt1284_has_ecr(Lpt1284State *s)
     return s->modes & ~LPT1284_MODE_BIT(LPT1284_MODE_SPP);
 }
 
+static bool lpt1284_forward(Lpt1284State *s)
+{
+    return !(s->ctrl & LPT1284_CTR_DIR);
+}
+
 /* Does the direction bit turn the data drivers off in this mode? */
 static bool lpt1284_reverse(Lpt1284State *s)
 {
-    if (!(s->ctrl & LPT1284_CTR_DIR)) {
-        return false;
-    }
     switch (lpt1284_mode(s)) {
     case LPT1284_MODE_PS2:
-        return true;
+    case LPT1284_MODE_ECP:
+    case LPT1284_MODE_EPP:
+        return !lpt1284_forward(s);
     default:
-        /* SPP and configuration mode: the port always drives the lines */
+        /* SPP, compatibility FIFO, test and configuration: always driven */
         return false;
     }
 }
@@ -80,6 +97,218 @@ static void lpt1284_update_lines(Lpt1284State *s)
     uint8_t pins = (s->ctrl ^ LPT1284_CTR_INVERTED) & LPT1284_CTRL_LINES;
 
     lpt1284_chain_drive(s->chain, s->data, pins, lpt1284_reverse(s));
+}
+
+/* The FIFO */
+
+static bool lpt1284_fifo_full(Lpt1284State *s)
+{
+    return s->fifo_count >= s->fifo_depth;
+}
+
+static void lpt1284_fifo_push(Lpt1284State *s, uint16_t entry)
+{
+    if (lpt1284_fifo_full(s)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "lpt1284: FIFO overrun, 0x%03x lost\n",
+                      entry);
+        return;
+    }
+    s->fifo[(s->fifo_head + s->fifo_count) % s->fifo_depth] = entry;
+    s->fifo_count++;
+}
+
+static uint16_t lpt1284_fifo_peek(Lpt1284State *s, uint32_t i)
+{
+    return s->fifo[(s->fifo_head + i) % s->fifo_depth];
+}
+
+static void lpt1284_fifo_drop(Lpt1284State *s, uint32_t n)
+{
+    s->fifo_head = (s->fifo_head + n) % s->fifo_depth;
+    s->fifo_count -= n;
+}
+
+static void lpt1284_fifo_reset(Lpt1284State *s)
+{
+    s->fifo_head = 0;
+    s->fifo_count = 0;
+}
+
+static void lpt1284_set_service(Lpt1284State *s)
+{
+    if (!(s->ecr & LPT1284_ECR_SERVICEINTR)) {
+        s->ecr |= LPT1284_ECR_SERVICEINTR;
+        trace_lpt1284_service_irq(s->fifo_count);
+        qemu_irq_pulse(s->irq);
+    }
+}
+
+/* Hand FIFO entries to the peripheral, a run of one kind at a time. */
+static void lpt1284_fifo_drain(Lpt1284State *s, Lpt1284EcrMode mode)
+{
+    uint8_t buf[LPT1284_FIFO_MAX];
+
+    while (s->fifo_count) {
+        bool command = lpt1284_fifo_peek(s, 0) & LPT1284_FIFO_COMMAND;
+        uint32_t n = 0;
+        size_t taken;
+
+        while (n < s->fifo_count &&
+               !!(lpt1284_fifo_peek(s, n) & LPT1284_FIFO_COMMAND) == command) {
+            buf[n] = lpt1284_fifo_peek(s, n);
+            n++;
+        }
+        if (mode == LPT1284_MODE_PPFIFO) {
+            taken = lpt1284_chain_compat_write(s->chain, buf, n);
+        } else {
+            taken = lpt1284_chain_ecp_write(s->chain, buf, n, command);
+        }
+        trace_lpt1284_fifo_drain(n, taken);
+        if (taken) {
+            s->data = buf[taken - 1];
+        }
+        lpt1284_fifo_drop(s, taken);
+        if (taken < n) {
+            break;
+        }
+    }
+}
+
+static void lpt1284_fifo_fill(Lpt1284State *s)
+{
+    uint8_t byte;
+    bool command;
+
+    while (!lpt1284_fifo_full(s) &&
+           lpt1284_chain_ecp_read(s->chain, &byte, &command)) {
+        lpt1284_fifo_push(s, byte | (command ? LPT1284_FIFO_COMMAND : 0));
+    }
+}
+
+static bool lpt1284_dma_wanted(Lpt1284State *s)
+{
+    Lpt1284EcrMode mode = lpt1284_mode(s);
+
+    return s->dma && (s->ecr & LPT1284_ECR_DMAEN) &&
+           !(s->ecr & LPT1284_ECR_SERVICEINTR) &&
+           (mode == LPT1284_MODE_PPFIFO || mode == LPT1284_MODE_ECP);
+}
+
+static void lpt1284_set_dreq(Lpt1284State *s, bool dreq)
+{
+    IsaDmaClass *k;
+
+    if (!s->dma || s->dreq == dreq) {
+        return;
+    }
+    s->dreq = dreq;
+    trace_lpt1284_dreq(dreq);
+    k = ISADMA_GET_CLASS(s->dma);
+    if (dreq) {
+        k->hold_DREQ(s->dma, s->dma_chan);
+    } else {
+        k->release_DREQ(s->dma, s->dma_chan);
+    }
+}
+
+/*
+ * Move data between the FIFO and the cable as the mode asks, then update
+ * the DMA request and the service interrupt.  Called after every register
+ * write and whenever a peripheral can take more.
+ */
+static void lpt1284_run(Lpt1284State *s)
+{
+    Lpt1284EcrMode mode = lpt1284_mode(s);
+    uint32_t threshold = MAX(s->fifo_depth / 2, 1);
+
+    switch (mode) {
+    case LPT1284_MODE_PPFIFO:
+        lpt1284_fifo_drain(s, mode);
+        break;
+    case LPT1284_MODE_ECP:
+        if (lpt1284_forward(s)) {
+            lpt1284_fifo_drain(s, mode);
+        } else {
+            lpt1284_fifo_fill(s);
+        }
+        break;
+    default:
+        break;
+    }
+
+    lpt1284_set_dreq(s, lpt1284_dma_wanted(s));
+
+    if ((s->ecr & (LPT1284_ECR_SERVICEINTR | LPT1284_ECR_DMAEN)) == 0 &&
+        (mode == LPT1284_MODE_PPFIFO || mode == LPT1284_MODE_ECP ||
+         mode == LPT1284_MODE_TEST)) {
+        if (lpt1284_forward(s) ?
+            s->fifo_depth - s->fifo_count >= threshold :
+            s->fifo_count >= threshold) {
+            lpt1284_set_service(s);
+        }
+    }
+}
+
+/* One ISA DMA callback: move as much of the block as the peripheral takes. */
+static int lpt1284_dma_transfer(void *opaque, int nchan, int pos, int size)
+{
+    Lpt1284State *s = opaque;
+    IsaDmaClass *k = ISADMA_GET_CLASS(s->dma);
+    Lpt1284EcrMode mode = lpt1284_mode(s);
+    uint8_t buf[4096];
+
+    if (!lpt1284_dma_wanted(s)) {
+        lpt1284_set_dreq(s, false);
+        return pos;
+    }
+    while (pos < size) {
+        int n = MIN(size - pos, (int)sizeof(buf));
+        size_t done;
+
+        if (lpt1284_forward(s)) {
+            /* What is already queued goes first */
+            lpt1284_fifo_drain(s, mode);
+            if (s->fifo_count) {
+                break;
+            }
+            k->read_memory(s->dma, nchan, buf, pos, n);
+            done = mode == LPT1284_MODE_PPFIFO ?
+                   lpt1284_chain_compat_write(s->chain, buf, n) :
+                   lpt1284_chain_ecp_write(s->chain, buf, n, false);
+            if (done) {
+                s->data = buf[done - 1];
+            }
+        } else {
+            uint8_t byte;
+            bool command;
+
+            for (done = 0; done < n; done++) {
+                if (s->fifo_count) {
+                    byte = lpt1284_fifo_peek(s, 0);
+                    lpt1284_fifo_drop(s, 1);
+                } else if (!lpt1284_chain_ecp_read(s->chain, &byte,
+                                                   &command)) {
+                    break;
+                }
+                buf[done] = byte;
+            }
+            k->write_memory(s->dma, nchan, buf, pos, done);
+        }
+        trace_lpt1284_dma_transfer(pos, size, done);
+        pos += done;
+        if (done < n) {
+            break;
+        }
+    }
+    if (pos >= size) {
+        /* Terminal count */
+        lpt1284_set_dreq(s, false);
+        lpt1284_set_service(s);
+    } else {
+        /* Wait for the peripheral to call back instead of spinning */
+        lpt1284_set_dreq(s, false);
+    }
+    return pos;
 }
 
 static void lpt1284_status_changed(void *opaque, uint8_t old, uint8_t new)
@@ -92,7 +321,24 @@ static void lpt1284_status_changed(void *opaque, uint8_t old, uint8_t new)
         trace_lpt1284_irq_pulse(new);
         qemu_irq_pulse(s->irq);
     }
+    /* ... and, with nErrIntrEn clear, in ECP mode on a falling nFault */
+    if ((old & LPT1284_NFAULT) && !(new & LPT1284_NFAULT) &&
+        !(s->ecr & LPT1284_ECR_NERRINTREN) &&
+        lpt1284_mode(s) == LPT1284_MODE_ECP) {
+        trace_lpt1284_irq_pulse(new);
+        qemu_irq_pulse(s->irq);
+    }
 }
+
+static void lpt1284_peripheral_ready_cb(void *opaque)
+{
+    lpt1284_run(opaque);
+}
+
+static const Lpt1284ChainOps lpt1284_chain_ops = {
+    .status_changed = lpt1284_status_changed,
+    .ready = lpt1284_peripheral_ready_cb,
+};
 
 static uint8_t lpt1284_read_status(Lpt1284State *s)
 {
@@ -110,32 +356,62 @@ static uint8_t lpt1284_read_status(Lpt1284State *s)
 
 static uint8_t lpt1284_read_ecr(Lpt1284State *s)
 {
-    /* No FIFO traffic yet: the FIFO is always empty */
-    return s->ecr | LPT1284_ECR_EMPTY;
+    uint8_t val = s->ecr;
+
+    if (s->fifo_count == 0) {
+        val |= LPT1284_ECR_EMPTY;
+    }
+    if (lpt1284_fifo_full(s)) {
+        val |= LPT1284_ECR_FULL;
+    }
+    return val;
 }
 
 static void lpt1284_write_ecr(Lpt1284State *s, uint8_t val)
 {
+    Lpt1284EcrMode old = lpt1284_mode(s);
     Lpt1284EcrMode mode = val >> LPT1284_ECR_MODE_SHIFT;
 
     if (!(s->modes & LPT1284_MODE_BIT(mode))) {
-        qemu_log_mask(LOG_UNIMP, "lpt1284: ECR mode %s (0x%02x) is not "
+        qemu_log_mask(LOG_GUEST_ERROR, "lpt1284: ECR mode %s (0x%02x) is not "
                       "offered by this port; staying in mode %s\n",
-                      lpt1284_mode_name[mode], val,
-                      lpt1284_mode_name[lpt1284_mode(s)]);
+                      lpt1284_mode_name[mode], val, lpt1284_mode_name[old]);
         return;
     }
-    if (mode != lpt1284_mode(s)) {
-        trace_lpt1284_mode(lpt1284_mode_name[lpt1284_mode(s)],
-                           lpt1284_mode_name[mode]);
+    if (mode != old) {
+        trace_lpt1284_mode(lpt1284_mode_name[old], lpt1284_mode_name[mode]);
     }
     s->ecr = val & LPT1284_ECR_WRITABLE;
+    /* Modes 000 and 001 reset the FIFO */
+    if (mode == LPT1284_MODE_SPP || mode == LPT1284_MODE_PS2) {
+        lpt1284_fifo_reset(s);
+    }
     lpt1284_update_lines(s);
+    lpt1284_run(s);
+}
+
+static uint8_t lpt1284_epp_read(Lpt1284State *s, bool addr)
+{
+    uint8_t val;
+
+    if (s->epp_timeout || !lpt1284_chain_epp_read(s->chain, addr, &val)) {
+        s->epp_timeout = true;
+        return 0xff;
+    }
+    return val;
+}
+
+static void lpt1284_epp_write(Lpt1284State *s, bool addr, uint8_t val)
+{
+    if (s->epp_timeout || !lpt1284_chain_epp_write(s->chain, addr, val)) {
+        s->epp_timeout = true;
+    }
 }
 
 static uint64_t lpt1284_base_read(void *opaque, hwaddr addr, unsigned size)
 {
     Lpt1284State *s = opaque;
+    bool epp = lpt1284_mode(s) == LPT1284_MODE_EPP;
     uint8_t val;
 
     switch (addr) {
@@ -148,9 +424,11 @@ static uint64_t lpt1284_base_read(void *opaque, hwaddr addr, unsigned size)
     case LPT1284_REG_CONTROL:
         val = s->ctrl | LPT1284_CTR_RESERVED;
         break;
+    case LPT1284_REG_EPP_ADDR:
+        val = epp ? lpt1284_epp_read(s, true) : 0xff;
+        break;
     default:
-        /* EPP registers: not decoded */
-        val = 0xff;
+        val = epp ? lpt1284_epp_read(s, false) : 0xff;
         break;
     }
     trace_lpt1284_read(lpt1284_base_reg(addr), addr, val);
@@ -161,11 +439,18 @@ static void lpt1284_base_write(void *opaque, hwaddr addr, uint64_t val64,
                                unsigned size)
 {
     Lpt1284State *s = opaque;
+    Lpt1284EcrMode mode = lpt1284_mode(s);
     uint8_t val = val64;
 
     trace_lpt1284_write(lpt1284_base_reg(addr), addr, val);
     switch (addr) {
     case LPT1284_REG_DATA:
+        if (mode == LPT1284_MODE_ECP && lpt1284_forward(s)) {
+            /* ecpAFifo: a channel address or run-length count */
+            lpt1284_fifo_push(s, val | LPT1284_FIFO_COMMAND);
+            lpt1284_run(s);
+            break;
+        }
         s->data = val;
         lpt1284_update_lines(s);
         break;
@@ -178,8 +463,17 @@ static void lpt1284_base_write(void *opaque, hwaddr addr, uint64_t val64,
     case LPT1284_REG_CONTROL:
         s->ctrl = val & LPT1284_CTR_MASK;
         lpt1284_update_lines(s);
+        lpt1284_run(s);
+        break;
+    case LPT1284_REG_EPP_ADDR:
+        if (mode == LPT1284_MODE_EPP) {
+            lpt1284_epp_write(s, true, val);
+        }
         break;
     default:
+        if (mode == LPT1284_MODE_EPP) {
+            lpt1284_epp_write(s, false, val);
+        }
         break;
     }
 }
@@ -187,22 +481,35 @@ static void lpt1284_base_write(void *opaque, hwaddr addr, uint64_t val64,
 static uint64_t lpt1284_ecp_read(void *opaque, hwaddr addr, unsigned size)
 {
     Lpt1284State *s = opaque;
-    bool config = lpt1284_mode(s) == LPT1284_MODE_CONFIG;
-    uint8_t val;
+    Lpt1284EcrMode mode = lpt1284_mode(s);
+    uint8_t val = 0xff;
 
     switch (addr) {
     case LPT1284_REG_ECP_FIFO:
-        val = config ? LPT1284_CNFGA_8BIT : 0xff;
+        if (mode == LPT1284_MODE_CONFIG) {
+            val = LPT1284_CNFGA_8BIT;
+        } else if (mode == LPT1284_MODE_TEST ||
+                   (mode == LPT1284_MODE_ECP && !lpt1284_forward(s))) {
+            if (s->fifo_count) {
+                val = lpt1284_fifo_peek(s, 0);
+                lpt1284_fifo_drop(s, 1);
+                lpt1284_run(s);
+            } else {
+                qemu_log_mask(LOG_GUEST_ERROR, "lpt1284: read from an empty "
+                              "FIFO\n");
+            }
+        }
         break;
     case LPT1284_REG_CNFGB:
-        val = config ? s->cnfgb : 0xff;
+        if (mode == LPT1284_MODE_CONFIG) {
+            val = s->cnfgb;
+        }
         break;
     default:
         val = lpt1284_read_ecr(s);
         break;
     }
-    trace_lpt1284_read(lpt1284_ecp_reg(addr),
-                       LPT1284_ECP_OFFSET + addr, val);
+    trace_lpt1284_read(lpt1284_ecp_reg(addr), LPT1284_ECP_OFFSET + addr, val);
     return val;
 }
 
@@ -210,18 +517,29 @@ static void lpt1284_ecp_write(void *opaque, hwaddr addr, uint64_t val64,
                               unsigned size)
 {
     Lpt1284State *s = opaque;
+    Lpt1284EcrMode mode = lpt1284_mode(s);
     uint8_t val = val64;
 
-    trace_lpt1284_write(lpt1284_ecp_reg(addr),
-                        LPT1284_ECP_OFFSET + addr, val);
+    trace_lpt1284_write(lpt1284_ecp_reg(addr), LPT1284_ECP_OFFSET + addr, val);
     switch (addr) {
+    case LPT1284_REG_ECP_FIFO:
+        if (mode == LPT1284_MODE_PPFIFO || mode == LPT1284_MODE_TEST ||
+            (mode == LPT1284_MODE_ECP && lpt1284_forward(s))) {
+            lpt1284_fifo_push(s, val);
+            lpt1284_run(s);
+        } else {
+            qemu_log_mask(LOG_GUEST_ERROR, "lpt1284: FIFO write 0x%02x in "
+                          "mode %s ignored\n", val, lpt1284_mode_name[mode]);
+        }
+        break;
     case LPT1284_REG_ECR:
         lpt1284_write_ecr(s, val);
         break;
     default:
-        qemu_log_mask(LOG_UNIMP, "lpt1284: write 0x%02x to %s in mode %s "
-                      "ignored\n", val, lpt1284_ecp_reg(addr),
-                      lpt1284_mode_name[lpt1284_mode(s)]);
+        /* CNFGB's IRQ and DMA fields are read-only here */
+        qemu_log_mask(LOG_GUEST_ERROR, "lpt1284: write 0x%02x to %s in "
+                      "mode %s ignored\n", val, lpt1284_ecp_reg(addr),
+                      lpt1284_mode_name[mode]);
         break;
     }
 }
@@ -250,14 +568,24 @@ const MemoryRegionOps lpt1284_ecp_ops = {
     },
 };
 
-uint32_t lpt1284_modes(bool ps2)
+uint32_t lpt1284_modes(bool ps2, bool epp, bool ecp)
 {
     uint32_t m = LPT1284_MODE_BIT(LPT1284_MODE_SPP);
 
     if (ps2) {
-        /* An ECR, and its configuration mode, come with PS/2 */
-        m |= LPT1284_MODE_BIT(LPT1284_MODE_PS2) |
-             LPT1284_MODE_BIT(LPT1284_MODE_CONFIG);
+        m |= LPT1284_MODE_BIT(LPT1284_MODE_PS2);
+    }
+    if (epp) {
+        m |= LPT1284_MODE_BIT(LPT1284_MODE_EPP);
+    }
+    if (ecp) {
+        m |= LPT1284_MODE_BIT(LPT1284_MODE_PPFIFO) |
+             LPT1284_MODE_BIT(LPT1284_MODE_ECP) |
+             LPT1284_MODE_BIT(LPT1284_MODE_TEST);
+    }
+    if (m != LPT1284_MODE_BIT(LPT1284_MODE_SPP)) {
+        /* An ECR, and its configuration mode, come with any of them */
+        m |= LPT1284_MODE_BIT(LPT1284_MODE_CONFIG);
     }
     return m;
 }
@@ -272,11 +600,18 @@ uint8_t lpt1284_cnfgb(uint32_t irq, int32_t dma)
     return (irq_code[irq & 15] << 3) | (dma < 0 ? 0 : dma & 7);
 }
 
-void lpt1284_init(Lpt1284State *s, Lpt1284Chain *chain, qemu_irq irq)
+void lpt1284_init(Lpt1284State *s, Lpt1284Chain *chain, qemu_irq irq,
+                  IsaDma *dma, int dma_chan)
 {
     s->chain = chain;
     s->irq = irq;
-    lpt1284_chain_set_notify(chain, lpt1284_status_changed, s);
+    s->dma = dma;
+    s->dma_chan = dma_chan;
+    lpt1284_chain_set_ops(chain, &lpt1284_chain_ops, s);
+    if (dma) {
+        ISADMA_GET_CLASS(dma)->register_channel(dma, dma_chan,
+                                                lpt1284_dma_transfer, s);
+    }
 }
 
 void lpt1284_reset(Lpt1284State *s)
@@ -286,6 +621,8 @@ void lpt1284_reset(Lpt1284State *s)
     s->ecr = (LPT1284_MODE_SPP << LPT1284_ECR_MODE_SHIFT) |
              LPT1284_ECR_NERRINTREN | LPT1284_ECR_SERVICEINTR;
     s->epp_timeout = false;
+    lpt1284_fifo_reset(s);
+    lpt1284_set_dreq(s, false);
     lpt1284_chain_reset(s->chain);
     lpt1284_update_lines(s);
 }
@@ -295,11 +632,14 @@ static int lpt1284_post_load(void *opaque, int version_id)
     Lpt1284State *s = opaque;
 
     if ((s->ctrl & ~LPT1284_CTR_MASK) ||
-        !(s->modes & LPT1284_MODE_BIT(lpt1284_mode(s)))) {
+        !(s->modes & LPT1284_MODE_BIT(lpt1284_mode(s))) ||
+        s->fifo_head >= s->fifo_depth || s->fifo_count > s->fifo_depth) {
         return -EINVAL;
     }
-    /* The cable levels follow from the registers */
+    /* The cable levels and the DMA request follow from the registers */
+    s->dreq = false;
     lpt1284_update_lines(s);
+    lpt1284_run(s);
     return 0;
 }
 
@@ -313,6 +653,9 @@ const VMStateDescription vmstate_lpt1284 = {
         VMSTATE_UINT8(ctrl, Lpt1284State),
         VMSTATE_UINT8(ecr, Lpt1284State),
         VMSTATE_BOOL(epp_timeout, Lpt1284State),
+        VMSTATE_UINT16_ARRAY(fifo, Lpt1284State, LPT1284_FIFO_MAX),
+        VMSTATE_UINT32(fifo_head, Lpt1284State),
+        VMSTATE_UINT32(fifo_count, Lpt1284State),
         VMSTATE_END_OF_LIST()
     }
 };

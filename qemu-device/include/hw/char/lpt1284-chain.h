@@ -66,16 +66,49 @@ OBJECT_DECLARE_SIMPLE_TYPE(Lpt1284Chain, LPT1284_CHAIN)
 OBJECT_DECLARE_TYPE(Lpt1284Peripheral, Lpt1284PeripheralClass,
                     LPT1284_PERIPHERAL)
 
-typedef void (*Lpt1284StatusNotify)(void *opaque, uint8_t old_status,
-                                    uint8_t new_status);
+/* IEEE 1284 extensibility bytes (event 0) */
+#define IEEE1284_XB_NIBBLE      0x00
+#define IEEE1284_XB_BYTE        0x01
+#define IEEE1284_XB_DEVICEID    0x04
+#define IEEE1284_XB_ECP         0x10
+#define IEEE1284_XB_ECP_RLE     0x30
+#define IEEE1284_XB_EPP         0x40
+#define IEEE1284_XB_EXT_LINK    0x80
+
+/* Transfer modes a peripheral supports (Lpt1284PeripheralClass.modes) */
+#define LPT1284_CAP_NIBBLE      0x01    /* every peripheral has it */
+#define LPT1284_CAP_BYTE        0x02
+#define LPT1284_CAP_ECP         0x04
+#define LPT1284_CAP_ECP_RLE     0x08
+#define LPT1284_CAP_EPP         0x10
 
 /* Phases of the peripheral side of IEEE 1284 */
 typedef enum Lpt1284Phase {
-    LPT1284_PHASE_COMPAT_IDLE = 0,  /* ready for a byte */
+    LPT1284_PHASE_COMPAT_IDLE = 0,  /* compatibility mode, ready */
     LPT1284_PHASE_COMPAT_BUSY,      /* byte latched, Busy high */
     LPT1284_PHASE_COMPAT_ACK,       /* byte taken, nAck low */
+    LPT1284_PHASE_NEGOTIATION,      /* event 2 given, waiting for event 4 */
+    LPT1284_PHASE_REJECTED,         /* mode refused, waiting termination */
+    LPT1284_PHASE_REV_IDLE,         /* nibble/byte mode, between transfers */
+    LPT1284_PHASE_REV_DATA,         /* nibble/byte on the lines, nAck low */
+    LPT1284_PHASE_ECP_SETUP,        /* ECP accepted, waiting for event 30 */
+    LPT1284_PHASE_ECP_FWD_IDLE,
+    LPT1284_PHASE_ECP_FWD_BUSY,     /* byte latched, PeriphAck high */
+    LPT1284_PHASE_ECP_REV_IDLE,
+    LPT1284_PHASE_ECP_REV_DATA,     /* byte on the lines, PeriphClk low */
+    LPT1284_PHASE_EPP_IDLE,
+    LPT1284_PHASE_TERM_ACK,         /* event 24 given, waiting for event 25 */
+    LPT1284_PHASE_TERM_END,         /* event 27 given, waiting for event 29 */
     LPT1284_PHASE__MAX,
 } Lpt1284Phase;
+
+typedef struct Lpt1284ChainOps {
+    /* The answering peripheral changed the status lines */
+    void (*status_changed)(void *opaque, uint8_t old_status,
+                           uint8_t new_status);
+    /* A peripheral that refused data can take more again */
+    void (*ready)(void *opaque);
+} Lpt1284ChainOps;
 
 struct Lpt1284Chain {
     /*< private >*/
@@ -90,8 +123,8 @@ struct Lpt1284Chain {
     /* What the controller last saw of the peripheral side */
     uint8_t status;
 
-    Lpt1284StatusNotify notify;
-    void *notify_opaque;
+    const Lpt1284ChainOps *ops;
+    void *opaque;
 };
 
 struct Lpt1284Peripheral {
@@ -111,20 +144,38 @@ struct Lpt1284Peripheral {
 
     /* IEEE 1284 peripheral side */
     uint8_t phase;          /* Lpt1284Phase */
-    uint8_t latch;          /* last byte strobed in */
-    bool stalled;           /* forward() refused latch: waiting for room */
     uint8_t last_ctrl;      /* host control lines at the previous change */
+    uint8_t xb;             /* extensibility byte of the current mode */
+    bool neg_strobed;       /* event 3 seen during negotiation */
+    uint8_t latch;          /* last byte strobed in */
+    bool latch_command;     /* ... an ECP command byte (nAutoFd low) */
+    bool stalled;           /* forward() refused latch: waiting for room */
+    uint16_t rle_left;      /* ECP RLE: copies of latch still to deliver */
+    uint8_t rle_count;      /* ECP RLE: count for the next data byte */
+    bool rle_pending;
+    uint8_t rev_byte;       /* next reverse byte, fetched ahead */
+    bool rev_valid;
+    bool rev_high_nibble;   /* nibble mode: the high nibble is next */
+    uint32_t devid_pos;     /* Device ID mode: next byte of the ID */
+    uint8_t epp_addr;       /* EPP address register */
     QEMUTimer *timer;
 };
 
 /**
  * Lpt1284PeripheralClass:
- * @unrealize: undo @realize.  Optional.
- * @forward: take bytes the host sent forward (compatibility mode data).
- *   Returns how many were taken; when it takes none the peripheral stays
- *   Busy until it calls lpt1284_peripheral_ready().  Must not block.
+ * @modes: LPT1284_CAP_* transfer modes the peripheral accepts in
+ *   negotiation; nibble mode (and Device ID through each accepted mode)
+ *   comes with every peripheral.
  * @realize: realize the concrete peripheral, after the base class has
  *   checked its chain position.  Optional.
+ * @unrealize: undo @realize.  Optional.
+ * @forward: take bytes the host sent forward (compatibility, ECP or EPP
+ *   data).  Returns how many were taken; when it takes fewer than offered
+ *   the peripheral stays busy until it calls lpt1284_peripheral_ready().
+ *   Must not block.
+ * @reverse: hand over up to @len bytes for the host to read back (nibble,
+ *   byte, ECP or EPP reads).  Returns how many; 0 means no data.  Optional.
+ * @ecp_channel: an ECP channel address command arrived.  Optional.
  * @reset: put the peripheral's own state back to power-on (nInit pulse and
  *   system reset).  Optional.
  * @default_device_id: the IEEE 1284 Device ID string used when the
@@ -135,22 +186,40 @@ struct Lpt1284PeripheralClass {
     DeviceClass parent_class;
 
     /*< public >*/
+    uint32_t modes;
     void (*realize)(Lpt1284Peripheral *p, Error **errp);
     void (*unrealize)(Lpt1284Peripheral *p);
     size_t (*forward)(Lpt1284Peripheral *p, const uint8_t *buf, size_t len);
+    size_t (*reverse)(Lpt1284Peripheral *p, uint8_t *buf, size_t len);
+    void (*ecp_channel)(Lpt1284Peripheral *p, uint8_t channel);
     void (*reset)(Lpt1284Peripheral *p);
     const char *default_device_id;
 };
 
 /* Controller side */
-void lpt1284_chain_set_notify(Lpt1284Chain *chain, Lpt1284StatusNotify notify,
-                              void *opaque);
+void lpt1284_chain_set_ops(Lpt1284Chain *chain, const Lpt1284ChainOps *ops,
+                           void *opaque);
 void lpt1284_chain_drive(Lpt1284Chain *chain, uint8_t data, uint8_t ctrl,
                          bool reverse);
 uint8_t lpt1284_chain_status(Lpt1284Chain *chain);
 uint8_t lpt1284_chain_data(Lpt1284Chain *chain);
 Lpt1284Peripheral *lpt1284_chain_responder(Lpt1284Chain *chain);
 void lpt1284_chain_reset(Lpt1284Chain *chain);
+
+/*
+ * Transaction level: what a controller does in hardware hands whole
+ * buffers to the answering peripheral.  Each returns how much the
+ * peripheral took (or gave); a peripheral that is not in the right mode
+ * takes nothing, as a real one would leave the handshake hanging.
+ */
+size_t lpt1284_chain_compat_write(Lpt1284Chain *chain, const uint8_t *buf,
+                                  size_t len);
+size_t lpt1284_chain_ecp_write(Lpt1284Chain *chain, const uint8_t *buf,
+                               size_t len, bool command);
+bool lpt1284_chain_ecp_read(Lpt1284Chain *chain, uint8_t *byte,
+                            bool *command);
+bool lpt1284_chain_epp_write(Lpt1284Chain *chain, bool addr, uint8_t val);
+bool lpt1284_chain_epp_read(Lpt1284Chain *chain, bool addr, uint8_t *val);
 
 /* Peripheral side */
 void lpt1284_peripheral_ready(Lpt1284Peripheral *p);

@@ -17,6 +17,7 @@
 #include "exec/memory.h"
 #include "hw/char/lpt1284-chain.h"
 #include "hw/irq.h"
+#include "hw/isa/isa.h"
 
 /* Base block: iobase + ... */
 #define LPT1284_REG_DATA        0
@@ -77,15 +78,23 @@ typedef enum Lpt1284EcrMode {
 
 #define LPT1284_MODE_BIT(m)     (1u << (m))
 
-/* CNFGA: bits 6:4 = 001, an 8-bit implementation */
+/* CNFGA: bits 6:4 = 001, an 8-bit implementation; bit 7 = 0, pulsed IRQs */
 #define LPT1284_CNFGA_8BIT      0x10
+
+#define LPT1284_FIFO_MAX        128
+#define LPT1284_FIFO_DEFAULT    16
+/* A FIFO entry's bit 8 tags an ECP command (channel address or RLE count) */
+#define LPT1284_FIFO_COMMAND    0x100
 
 typedef struct Lpt1284State {
     Lpt1284Chain *chain;
     qemu_irq irq;
+    IsaDma *dma;                /* NULL without a DMA channel */
+    int dma_chan;
 
     /* Configuration, fixed at realize */
     uint32_t modes;             /* LPT1284_MODE_BIT() of each ECR mode */
+    uint32_t fifo_depth;
     uint8_t cnfgb;              /* IRQ and DMA channel as CNFGB reports */
 
     /* Registers */
@@ -93,16 +102,23 @@ typedef struct Lpt1284State {
     uint8_t ctrl;               /* control register, bits 5:0 */
     uint8_t ecr;                /* ECR bits 7:2 */
     bool epp_timeout;
+
+    /* FIFO of the ECP block */
+    uint16_t fifo[LPT1284_FIFO_MAX];
+    uint32_t fifo_head;
+    uint32_t fifo_count;
+    bool dreq;                  /* DMA request held */
 } Lpt1284State;
 
 extern const MemoryRegionOps lpt1284_base_ops;
 extern const MemoryRegionOps lpt1284_ecp_ops;
 extern const VMStateDescription vmstate_lpt1284;
 
-void lpt1284_init(Lpt1284State *s, Lpt1284Chain *chain, qemu_irq irq);
+void lpt1284_init(Lpt1284State *s, Lpt1284Chain *chain, qemu_irq irq,
+                  IsaDma *dma, int dma_chan);
 void lpt1284_reset(Lpt1284State *s);
 bool lpt1284_has_ecr(Lpt1284State *s);
-uint32_t lpt1284_modes(bool ps2);
+uint32_t lpt1284_modes(bool ps2, bool epp, bool ecp);
 uint8_t lpt1284_cnfgb(uint32_t irq, int32_t dma);
 
 #endif /* HW_CHAR_LPT1284_H */
