@@ -26,9 +26,11 @@ fetch_source() {
 	mkdir -p "$dl" "$qdir"
 	if [ ! -f "$dsc" ]; then
 		log "fetching Debian's QEMU $QEMU_DEBVER source package"
-		(cd "$dl" && apt-get source -qq --download-only "qemu=$QEMU_DEBVER" \
-			2>&1 | grep -v '^W: Download is performed unsandboxed') ||
+		if ! (cd "$dl" && apt-get source -qq --download-only \
+			"qemu=$QEMU_DEBVER" >"$dl/apt-source.log" 2>&1); then
+			cat "$dl/apt-source.log" >&2
 			die "apt-get source qemu=$QEMU_DEBVER failed (is there a deb-src line? run 'make deps')"
+		fi
 	fi
 	log "unpacking $dsc (Debian patches applied)"
 	rm -rf "$src.tmp"
