@@ -25,15 +25,17 @@ def banner(vm: Machine) -> str:
     return found[0].strip()
 
 
+FIFO_MODULES = "parport_pc_fifo,lp,ppdev"
+FULL_BANNER = ("parport0: PC-style at 0x378 (0x778), irq 7, dma 3 "
+               "[PCSPP,TRISTATE,COMPAT,EPP,ECP,DMA]")
+
+
 def test_parport_pc_finds_port_through_acpi(make_machine: Callable[..., Machine]) -> None:
     vm = make_machine(Chain.parse("printer@end"))
     out = vm.console.check("dmesg")
     assert re.search(r"parport_pc 00:0\d: reported by Plug and Play ACPI", out)
-    line = banner(vm)
-    assert "PC-style at 0x378 (0x778), irq 7" in line
-    modes = re.search(r"\[(.*)\]", line)
-    assert modes is not None
-    assert {"PCSPP", "TRISTATE"} <= set(modes.group(1).split(","))
+    # Debian's parport_pc has no FIFO support: it sees SPP, PS/2 and EPP
+    assert banner(vm) == "parport0: PC-style at 0x378 (0x778), irq 7 [PCSPP,TRISTATE,EPP]"
     # ACPI describes both I/O ranges, the IRQ and the DMA channel
     resources = vm.console.check("cat /sys/bus/pnp/devices/*/id "
                                  "/sys/bus/pnp/devices/*/resources")
@@ -42,18 +44,44 @@ def test_parport_pc_finds_port_through_acpi(make_machine: Callable[..., Machine]
     assert "io 0x778-0x77a" in resources
     assert "irq 7" in resources
     assert "dma 3" in resources
-    # without ECP, Linux keeps only the base registers
-    assert re.search(r"0378-037a : parport0", vm.console.check("cat /proc/ioports"))
+    # without ECP, Linux keeps only the base and EPP registers
+    ioports = vm.console.check("cat /proc/ioports")
+    assert re.search(r"0378-037a : parport0", ioports)
+    assert "0778" not in ioports
+
+
+def test_fifo_parport_pc_banner(make_machine: Callable[..., Machine]) -> None:
+    vm = make_machine(Chain.parse("printer@end"), modules=FIFO_MODULES)
+    assert banner(vm) == FULL_BANNER
+    ioports = vm.console.check("cat /proc/ioports")
+    assert re.search(r"0778-077a : parport0", ioports)
+    assert re.search(r"037b-037f : parport0", ioports)
+
+
+@pytest.mark.parametrize("modules", ["parport_pc,lp,ppdev", FIFO_MODULES])
+def test_autoprobe_shows_device_id(make_machine: Callable[..., Machine],
+                                   modules: str) -> None:
+    vm = make_machine(Chain.parse("printer@end"), modules=modules)
+    assert "parport0: Printer, lptrig Virtual Printer" in vm.console.check("dmesg")
+    probe = vm.console.check("cat /proc/sys/dev/parport/parport0/autoprobe")
+    assert probe.strip().split("\n") == [
+        "CLASS:PRINTER;",
+        "MODEL:Virtual Printer;",
+        "MANUFACTURER:lptrig;",
+        "DESCRIPTION:lptrig IEEE 1284 printer;",
+        "COMMAND SET:PCL,TXT;",
+    ]
     hardware = vm.console.check("cat /proc/sys/dev/parport/parport0/base-addr "
                                 "/proc/sys/dev/parport/parport0/irq")
     assert hardware.split() == ["888", "1912", "7"]
 
 
-def test_plain_spp_port(make_machine: Callable[..., Machine]) -> None:
+@pytest.mark.parametrize("modules", ["parport_pc,lp,ppdev", FIFO_MODULES])
+def test_plain_spp_port(make_machine: Callable[..., Machine], modules: str) -> None:
     vm = make_machine(Chain.parse("printer@end",
-                                  props={"ps2": "off", "epp": "off", "ecp": "off"}))
-    line = banner(vm)
-    assert line.startswith("parport0: PC-style at 0x378, irq 7 [PCSPP]"), line
+                                  props={"ps2": "off", "epp": "off", "ecp": "off"}),
+                      modules=modules)
+    assert banner(vm) == "parport0: PC-style at 0x378, irq 7 [PCSPP]"
 
 
 def _random_file(tmp_path: Path, size: int, seed: int) -> Path:
@@ -76,3 +104,21 @@ def test_lp_random_bytes_arrive_identical(make_machine: Callable[..., Machine],
     received = out.read_bytes()
     assert len(received) == size
     assert received == src.read_bytes()
+
+
+def test_lp_one_mib_through_fifo_and_dma(make_machine: Callable[..., Machine],
+                                        tmp_path: Path) -> None:
+    size = 1024 * 1024
+    src = _random_file(tmp_path, size, seed=1994)
+    chain = Chain.parse("printer@end")
+    vm = make_machine(chain, modules=FIFO_MODULES, add_files=[(src, "/root/random.bin")],
+                      trace=["lpt1284_dma_transfer", "lpt1284_mode"])
+    vm.console.check("cat /root/random.bin > /dev/lp0", timeout=300)
+    vm.shutdown()
+    assert chain.output_files(vm.rundir)["printer@end"].read_bytes() == src.read_bytes()
+    # lp negotiated ECP with the printer and went through the ECP FIFO, fed
+    # by ISA DMA
+    trace = vm.trace_log.read_text()
+    assert "ECR mode ps2 -> ecp" in trace
+    moved = sum(int(m) for m in re.findall(r"lpt1284_dma_transfer .*: (\d+) bytes", trace))
+    assert moved == size
