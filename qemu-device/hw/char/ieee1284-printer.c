@@ -45,7 +45,7 @@ struct IEEE1284PrinterState {
     uint8_t buf[IEEE1284_PRINTER_BUF_SIZE];
 };
 
-static void ieee1284_printer_flush(IEEE1284PrinterState *s);
+static void ieee1284_printer_flush(IEEE1284PrinterState *s, bool notify);
 
 static gboolean ieee1284_printer_writable(void *do_not_use, GIOCondition cond,
                                           void *opaque)
@@ -53,11 +53,16 @@ static gboolean ieee1284_printer_writable(void *do_not_use, GIOCondition cond,
     IEEE1284PrinterState *s = opaque;
 
     s->watch = 0;
-    ieee1284_printer_flush(s);
+    ieee1284_printer_flush(s, true);
     return G_SOURCE_REMOVE;
 }
 
-static void ieee1284_printer_flush(IEEE1284PrinterState *s)
+/*
+ * Hand the buffer to the backend.  Only the watch callback, never the
+ * forward hook, reports room to the port: it must not re-enter the
+ * transfer it is part of.
+ */
+static void ieee1284_printer_flush(IEEE1284PrinterState *s, bool notify)
 {
     bool was_full = s->len == sizeof(s->buf);
     int ret;
@@ -80,7 +85,7 @@ static void ieee1284_printer_flush(IEEE1284PrinterState *s)
             }
         }
     }
-    if (was_full && s->len < sizeof(s->buf)) {
+    if (notify && was_full && s->len < sizeof(s->buf)) {
         lpt1284_peripheral_ready(LPT1284_PERIPHERAL(s));
     }
 }
@@ -94,7 +99,7 @@ static size_t ieee1284_printer_forward(Lpt1284Peripheral *p,
     memcpy(s->buf + s->len, buf, n);
     s->len += n;
     if (!s->watch) {
-        ieee1284_printer_flush(s);
+        ieee1284_printer_flush(s, false);
     }
     return n;
 }
@@ -160,7 +165,7 @@ static int ieee1284_printer_post_load(void *opaque, int version_id)
         return -EINVAL;
     }
     if (s->len) {
-        ieee1284_printer_flush(s);
+        ieee1284_printer_flush(s, false);
     }
     return 0;
 }

@@ -216,7 +216,7 @@ static void lpt1284_set_dreq(Lpt1284State *s, bool dreq)
  * the DMA request and the service interrupt.  Called after every register
  * write and whenever a peripheral can take more.
  */
-static void lpt1284_run(Lpt1284State *s)
+static void lpt1284_run_once(Lpt1284State *s)
 {
     Lpt1284EcrMode mode = lpt1284_mode(s);
     uint32_t threshold = MAX(s->fifo_depth / 2, 1);
@@ -249,18 +249,39 @@ static void lpt1284_run(Lpt1284State *s)
     }
 }
 
+static void lpt1284_run(Lpt1284State *s)
+{
+    /*
+     * A peripheral may call back (ready) from inside a transfer this
+     * started: note it and go round again rather than nest.
+     */
+    if (s->running) {
+        s->rerun = true;
+        return;
+    }
+    s->running = true;
+    do {
+        s->rerun = false;
+        lpt1284_run_once(s);
+    } while (s->rerun);
+    s->running = false;
+}
+
 /* One ISA DMA callback: move as much of the block as the peripheral takes. */
 static int lpt1284_dma_transfer(void *opaque, int nchan, int pos, int size)
 {
     Lpt1284State *s = opaque;
     IsaDmaClass *k = ISADMA_GET_CLASS(s->dma);
     Lpt1284EcrMode mode = lpt1284_mode(s);
+    /* i8257 calls back from hold_DREQ, so possibly from inside lpt1284_run */
+    bool outer = !s->running;
     uint8_t buf[4096];
 
     if (!lpt1284_dma_wanted(s)) {
         lpt1284_set_dreq(s, false);
         return pos;
     }
+    s->running = true;
     while (pos < size) {
         int n = MIN(size - pos, (int)sizeof(buf));
         size_t done;
@@ -300,13 +321,15 @@ static int lpt1284_dma_transfer(void *opaque, int nchan, int pos, int size)
             break;
         }
     }
+    if (outer) {
+        s->running = false;
+    }
+    /* At terminal count, or to wait for the peripheral instead of spinning */
+    lpt1284_set_dreq(s, false);
     if (pos >= size) {
-        /* Terminal count */
-        lpt1284_set_dreq(s, false);
         lpt1284_set_service(s);
-    } else {
-        /* Wait for the peripheral to call back instead of spinning */
-        lpt1284_set_dreq(s, false);
+    } else if (outer && s->rerun) {
+        lpt1284_run(s);
     }
     return pos;
 }

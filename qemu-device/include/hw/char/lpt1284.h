@@ -108,6 +108,8 @@ typedef struct Lpt1284State {
     uint32_t fifo_head;
     uint32_t fifo_count;
     bool dreq;                  /* DMA request held */
+    bool running;               /* inside lpt1284_run or a DMA callback */
+    bool rerun;                 /* a peripheral became ready meanwhile */
 } Lpt1284State;
 
 extern const MemoryRegionOps lpt1284_base_ops;
