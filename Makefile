@@ -40,7 +40,9 @@ bench: all
 
 # Drop what the build generated; keep the downloaded packages and sources.
 clean:
-	rm -rf $(LPTRIG_CACHE)/images $(LPTRIG_CACHE)/qemu/build-*
+	rm -rf $(LPTRIG_CACHE)/images $(LPTRIG_CACHE)/qemu/build-* \
+		$(LPTRIG_CACHE)/parport-fifo/build $(LPTRIG_CACHE)/parport-fifo/stamp \
+		$(LPTRIG_CACHE)/progs
 
 distclean:
 	rm -rf $(LPTRIG_CACHE)

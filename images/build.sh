@@ -12,7 +12,10 @@
 #
 # Extra modules: every *.ko in $LPTRIG_CACHE/images/extra-modules/ goes to
 # /lib/modules/$KVER/extra/ (a parport_pc.ko goes to extra/fifo/, where it can
-# only be loaded by path and never shadows Debian's parport_pc).
+# only be loaded by path and never shadows Debian's parport_pc).  The first
+# step builds that parport_pc.ko: Linux's parport_pc with
+# CONFIG_PARPORT_PC_FIFO (images/parport-fifo/build.sh; a no-op when its
+# inputs are unchanged).
 #
 # Usage: images/build.sh [-f|--force]
 # Prints the output directory on stdout.  See images/README.md.
@@ -95,6 +98,9 @@ up_to_date() {
 		[ -f "$OUT/vmlinux" ] &&
 		[ -f "$OUT/initramfs.cpio.gz" ] && [ "$(cat "$OUT/stamp")" = "$1" ]
 }
+
+# The FIFO-enabled parport_pc.ko, into $EXTRA (logs on stderr only).
+"$here/parport-fifo/build.sh"
 
 fetch_kernel_deb
 key=$(input_key)

@@ -8,7 +8,7 @@ from typing import NoReturn, Optional, Sequence, Tuple
 
 from .chain import DEFAULT_SPEC, Chain
 from .errors import CommandTimeout, GuestError, LptrigError
-from .machine import DEFAULT_MODULES, Machine
+from .machine import DEFAULT_MODULES, FIFO_MODULE, Machine, with_fifo
 
 EXIT_USAGE = 2
 EXIT_GUEST = 3
@@ -23,6 +23,7 @@ examples:
       'echo hi > /dev/lp0'                       /tmp/o/printer@end.bin gets the bytes
   python3 -m lptrig run --stock -- 'echo hi > /dev/lp0'   QEMU's stock isa-parallel
   python3 -m lptrig run --add ./test.sh:/bin/t.sh -- /bin/t.sh
+  python3 -m lptrig run --fifo -- 'dmesg | grep parport0'   FIFO/DMA parport_pc
   python3 -m lptrig cmdline --chain loopback@end   print the QEMU command line
 
 chain spec: comma-separated KIND@ADDR, KIND printer or loopback, ADDR 0-3
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--modules", metavar="LIST", default=",".join(DEFAULT_MODULES),
                         help="kernel modules the guest loads at boot "
                              "(default %(default)s)")
+    common.add_argument("--fifo", action="store_true",
+                        help=f"load Linux's parport_pc built with CONFIG_PARPORT_PC_FIFO "
+                             f"(ECP FIFO and DMA) instead of Debian's: {FIFO_MODULE} "
+                             f"replaces parport_pc in the module list")
     common.add_argument("--trace", metavar="PATTERN", action="append", default=[],
                         help="enable QEMU trace events (to qemu-trace.log); repeatable")
     common.add_argument("--timeout", metavar="S", type=float, default=60.0,
@@ -94,7 +99,8 @@ def _parse_add(arg: str) -> Tuple[Path, str]:
 
 def _machine(args: argparse.Namespace, out: Path) -> Machine:
     chain = Chain.stock() if args.stock else Chain.parse(args.chain or DEFAULT_SPEC)
-    return Machine(out, chain, modules=args.modules, trace=args.trace,
+    modules = with_fifo(args.modules) if args.fifo else args.modules
+    return Machine(out, chain, modules=modules, trace=args.trace,
                    add_files=[_parse_add(arg) for arg in args.add])
 
 

@@ -20,9 +20,26 @@ if TYPE_CHECKING:
     from qemu.qmp.legacy import QEMUMonitorProtocol
 
 DEFAULT_MODULES = ("parport_pc", "lp", "ppdev")
+#: the /init name of Linux's parport_pc built with CONFIG_PARPORT_PC_FIFO
+#: (ECP FIFO and ISA DMA; images/parport-fifo/)
+FIFO_MODULE = "parport_pc_fifo"
 READY = "lptrig: ready"
 #: console text that fails a run: kernel bugs, oopses, warnings, panics, hung tasks
 CRASH_PATTERNS = ("BUG:", "Oops", "WARNING:", "Kernel panic", "blocked for more than")
+
+
+def with_fifo(modules: Union[str, Sequence[str]]) -> str:
+    """``modules`` with parport_pc swapped for the FIFO build (FIFO_MODULE).
+
+    A list without parport_pc gets the FIFO build first, so that it is
+    loaded before the clients (lp, ppdev) that bind to its port.
+    """
+    names = [m for m in (modules.split(",") if isinstance(modules, str) else modules) if m]
+    if FIFO_MODULE in names:
+        return ",".join(names)
+    if not any(m in ("parport_pc", "parport-pc") for m in names):
+        return ",".join([FIFO_MODULE] + names)
+    return ",".join(FIFO_MODULE if m in ("parport_pc", "parport-pc") else m for m in names)
 
 
 def _tail(path: Path, lines: int = 20) -> str:
