@@ -504,8 +504,7 @@ static void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
             lpt1284_peripheral_idle(p);
             return;
         }
-        /* Events 23-24: Busy low, nFault/Select as in compatibility mode,
-         * nAck low */
+        /* Events 23-24: Busy low, nFault and Select high, nAck low */
         lpt1284_peripheral_set_phase(p, LPT1284_PHASE_TERM_ACK);
         lpt1284_peripheral_drive(p, (p->status & LPT1284_PERROR) |
                                  LPT1284_SELECT | LPT1284_NFAULT);
