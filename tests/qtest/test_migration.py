@@ -50,11 +50,15 @@ def test_state_survives_migration(tmp_path: Path) -> None:
         lines = [qmp.qom_get(src.qmp(), CHAIN, p) for p in ("host-data", "host-control")]
         migrate_to(src, image)
 
-    with QTest(tmp_path / "dst", chain, extra_args=["-incoming", f"exec:cat {image}"]) as dst:
-        for _ in range(100):
-            if dst.qmp().command("query-status")["status"] != "inmigrate":
+    with QTest(tmp_path / "dst", chain, extra_args=["-incoming", "defer"]) as dst:
+        mon = dst.qmp()
+        mon.command("migrate-incoming", uri=f"exec:cat {image}")
+        for _ in range(200):
+            if mon.command("query-migrate").get("status") == "completed":
                 break
             time.sleep(0.05)
+        else:
+            raise AssertionError("incoming migration did not complete")
         assert [dst.inb(p) for p in (DATA, STATUS, CONTROL, ECR)] == before
         assert [qmp.qom_get(dst.qmp(), CHAIN, p)
                 for p in ("host-data", "host-control")] == lines
