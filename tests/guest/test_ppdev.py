@@ -79,7 +79,7 @@ def test_loopback_reverse_reads_return_what_was_written(
     assert run(vm, "ppdev_xfer read epp 300 /root/epp.out") == "read 300"
     run(vm, "cmp /root/epp.bin /root/epp.out")
     # and nothing is left over
-    assert run(vm, "ppdev_xfer read nibble 10 /root/rest.out") == "read 0"
+    assert run(vm, "ppdev_xfer -n read nibble 10 /root/rest.out") == "read 0"
 
 
 def test_epp_address_round_trip(make_machine: Callable[..., Machine]) -> None:

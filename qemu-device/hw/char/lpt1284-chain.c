@@ -694,6 +694,30 @@ static void lpt1284_peripheral_timer(void *opaque)
     }
 }
 
+/*
+ * Let the answering peripheral catch up with virtual time before the host
+ * samples the lines: a handshake step whose deadline has passed happens
+ * now, whether or not the main loop has run its timer yet.  This is the
+ * same virtual time the timer keeps, not a guess from how often the guest
+ * reads, and it keeps a polling vCPU from waiting on the main loop.
+ */
+void lpt1284_chain_sync(Lpt1284Chain *chain)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    int64_t deadline;
+
+    if (!p) {
+        return;
+    }
+    /* Each step either finishes or arms the timer for a later deadline */
+    while ((deadline = timer_expire_time_ns(p->timer)) >= 0 &&
+           deadline <= now) {
+        timer_del(p->timer);
+        lpt1284_peripheral_timer(p);
+    }
+}
+
 void lpt1284_peripheral_ready(Lpt1284Peripheral *p)
 {
     Lpt1284Chain *chain = lpt1284_peripheral_chain(p);

@@ -365,7 +365,10 @@ static const Lpt1284ChainOps lpt1284_chain_ops = {
 
 static uint8_t lpt1284_read_status(Lpt1284State *s)
 {
-    uint8_t val = lpt1284_chain_status(s->chain) & LPT1284_STATUS_LINES;
+    uint8_t val;
+
+    lpt1284_chain_sync(s->chain);
+    val = lpt1284_chain_status(s->chain) & LPT1284_STATUS_LINES;
 
     /* The Busy bit is the inverse of the Busy pin */
     val ^= LPT1284_STR_BUSY;

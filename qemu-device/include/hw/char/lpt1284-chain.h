@@ -201,6 +201,7 @@ void lpt1284_chain_set_ops(Lpt1284Chain *chain, const Lpt1284ChainOps *ops,
                            void *opaque);
 void lpt1284_chain_drive(Lpt1284Chain *chain, uint8_t data, uint8_t ctrl,
                          bool reverse);
+void lpt1284_chain_sync(Lpt1284Chain *chain);
 uint8_t lpt1284_chain_status(Lpt1284Chain *chain);
 uint8_t lpt1284_chain_data(Lpt1284Chain *chain);
 Lpt1284Peripheral *lpt1284_chain_responder(Lpt1284Chain *chain);
