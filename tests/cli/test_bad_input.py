@@ -1,0 +1,93 @@
+"""Bad input gets one clear error line and a non-zero status: chain specs
+and flags in the CLI, device properties in QEMU.  No traceback, no abort."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from lptrig import paths
+
+HARNESS = Path(__file__).resolve().parents[2] / "harness"
+
+
+def lptrig(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(HARNESS))
+    return subprocess.run([sys.executable, "-m", "lptrig", *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("scanner@end", "unknown"),
+    ("printer@4", "address"),
+    ("printer@x", "address"),
+    ("printer@0,loopback@0", "used twice"),
+    ("printer@end,loopback@end", "more than one end"),
+    ("printer@end,,", "empty"),
+    ("printer", "@"),
+])
+def test_bad_chain_spec(spec: str, message: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = lptrig("run", "--chain", spec, "--out", str(out), "--", "true")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("lptrig: error:") and message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not out.exists() or not any(out.iterdir())   # nothing started
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "--add", "/nonexistent/file", "--", "true"],
+    ["run", "--timeout", "soon", "--", "true"],
+    ["run", "--bogus"],
+])
+def test_bad_cli_flags(args: List[str]) -> None:
+    result = lptrig(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip()
+
+
+@pytest.mark.parametrize("device,message", [
+    ("isa-lpt1284,iobase=0x379", "iobase 0x379 is not usable"),
+    ("isa-lpt1284,iobase=0xfff8", "iobase 0xfff8 is not usable"),
+    ("isa-lpt1284,irq=16", "irq 16 is not an ISA IRQ"),
+    ("isa-lpt1284,dma=4", "dma 4 is not an 8-bit ISA DMA channel"),
+    ("isa-lpt1284,dma=-2", "dma -2 is not"),
+    ("isa-lpt1284,fifo-depth=1", "fifo-depth 1 is out of range"),
+    ("isa-lpt1284,fifo-depth=4096", "fifo-depth 4096 is out of range"),
+    ("isa-lpt1284,ecp=maybe", "ecp"),
+])
+def test_bad_controller_properties(device: str, message: str) -> None:
+    result = subprocess.run([str(paths.qemu_binary()), "-M", "pc", "-nodefaults",
+                             "-display", "none", "-L", str(paths.firmware_dir()),
+                             "-device", device],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("devices,message", [
+    (["ieee1284-printer"], "No 'lpt1284-chain' bus"),
+    (["isa-lpt1284", "ieee1284-printer,addr=4"], "addr 4 is not a chain position"),
+    (["isa-lpt1284", "ieee1284-printer,addr=-3"], "addr -3 is not a chain position"),
+    (["isa-lpt1284", "ieee1284-printer,addr=1", "ieee1284-loopback,addr=1"],
+     "chain position 1 is already taken"),
+    (["isa-lpt1284", "ieee1284-printer", "ieee1284-loopback"],
+     "already has an end-of-chain device"),
+    (["isa-lpt1284", "ieee1284-loopback,size=0"], "size 0 is out of range"),
+])
+def test_bad_chain_devices(devices: List[str], message: str) -> None:
+    args = [str(paths.qemu_binary()), "-M", "pc", "-nodefaults", "-display", "none",
+            "-L", str(paths.firmware_dir())]
+    for device in devices:
+        args += ["-device", device]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
