@@ -305,3 +305,27 @@ def test_reverse_data_lines_driven_by_peripheral(make_qtest: Callable[..., QTest
     assert qt.inb(DATA) == 0x3C                 # the loopback drives D0-D7
     host.frob(C_DIR, 0)
     assert qt.inb(DATA) == BYTE                 # the host's latch again
+
+
+def test_partial_reverse_reads_lose_nothing(make_qtest: Callable[..., QTest]) -> None:
+    """The byte a peripheral shows as available stays its own across modes."""
+    qt = make_qtest("loopback@end")
+    host = Host(qt)
+    for byte in b"abcdefgh":
+        qt.outb(DATA, byte)
+        host.frob(0x01, 0x01)
+        host.frob(0x01, 0x00)
+        assert host.wait(0x80, 0x80)
+    assert host.negotiate(NIBBLE)
+    assert host.read_nibble(3) == b"abc"
+    host.terminate()
+    assert host.negotiate(NIBBLE | DEVICEID)     # the ID in between
+    assert host.read_nibble(2) == (len(b"MFG:lptrig;MDL:Loopback;CMD:RAW;CLS:LOOPBACK;"
+                                       b"DES:lptrig IEEE 1284 loopback;") + 2).to_bytes(2, "big")
+    host.terminate()
+    assert host.negotiate(BYTE)
+    assert host.read_byte_mode(2) == b"de"
+    host.terminate()
+    assert host.negotiate(ECPMODE)
+    assert host.ecp_read(10) == b"fgh"
+    host.terminate()

@@ -273,41 +273,47 @@ static void lpt1284_peripheral_idle(Lpt1284Peripheral *p)
     lpt1284_peripheral_set_status(p, LPT1284_HANDSHAKE_READY);
 }
 
-/* Reverse data: fetched one byte ahead so nDataAvail can be shown */
-
-static bool lpt1284_peripheral_fetch(Lpt1284Peripheral *p)
+/*
+ * Reverse data.  To show nDataAvail the next byte must be known before the
+ * host asks for it: a byte taken from the class waits in rev_byte until
+ * the host has read it, whatever modes come in between.  Device ID bytes
+ * are worked out from devid_pos and never take that place.
+ */
+static bool lpt1284_peripheral_peek(Lpt1284Peripheral *p, uint8_t *byte)
 {
     Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
 
-    if (p->rev_valid) {
-        return true;
-    }
     if (p->xb & IEEE1284_XB_DEVICEID) {
         const char *id = lpt1284_peripheral_device_id(p);
         uint32_t len = strlen(id) + 2;
 
-        if (p->devid_pos < len) {
-            /* A big-endian length that counts itself, then the string */
-            p->rev_byte = p->devid_pos == 0 ? len >> 8 :
-                          p->devid_pos == 1 ? len & 0xff :
-                          id[p->devid_pos - 2];
-            p->devid_pos++;
-            p->rev_valid = true;
+        if (p->devid_pos >= len) {
+            return false;
         }
-    } else if (pc->reverse && pc->reverse(p, &p->rev_byte, 1) == 1) {
+        /* A big-endian length that counts itself, then the string */
+        *byte = p->devid_pos == 0 ? len >> 8 :
+                p->devid_pos == 1 ? len & 0xff :
+                id[p->devid_pos - 2];
+        return true;
+    }
+    if (!p->rev_valid && pc->reverse && pc->reverse(p, &p->rev_byte, 1) == 1) {
         p->rev_valid = true;
     }
+    *byte = p->rev_byte;
     return p->rev_valid;
 }
 
 static bool lpt1284_peripheral_take_reverse(Lpt1284Peripheral *p,
                                             uint8_t *byte)
 {
-    if (!lpt1284_peripheral_fetch(p)) {
+    if (!lpt1284_peripheral_peek(p, byte)) {
         return false;
     }
-    *byte = p->rev_byte;
-    p->rev_valid = false;
+    if (p->xb & IEEE1284_XB_DEVICEID) {
+        p->devid_pos++;
+    } else {
+        p->rev_valid = false;
+    }
     trace_lpt1284_peripheral_reverse(p->addr, *byte);
     return true;
 }
@@ -315,7 +321,8 @@ static bool lpt1284_peripheral_take_reverse(Lpt1284Peripheral *p,
 /* Nibble/byte reverse idle: nDataAvail (nFault) and AckDataReq (PError) */
 static void lpt1284_peripheral_rev_idle(Lpt1284Peripheral *p)
 {
-    bool avail = lpt1284_peripheral_fetch(p);
+    uint8_t byte;
+    bool avail = lpt1284_peripheral_peek(p, &byte);
 
     lpt1284_peripheral_set_phase(p, LPT1284_PHASE_REV_IDLE);
     lpt1284_peripheral_drive(p, LPT1284_NACK | LPT1284_SELECT |
@@ -326,10 +333,12 @@ static void lpt1284_peripheral_rev_idle(Lpt1284Peripheral *p)
 static void lpt1284_peripheral_ecp_rev_offer(Lpt1284Peripheral *p,
                                              uint8_t ctrl)
 {
+    uint8_t byte;
+
     lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_REV_IDLE);
-    if (!(ctrl & LPT1284_NAUTOFD) && lpt1284_peripheral_fetch(p)) {
+    if (!(ctrl & LPT1284_NAUTOFD) && lpt1284_peripheral_peek(p, &byte)) {
         /* Event 43: data on the lines, Busy high for data, nAck low */
-        p->data = p->rev_byte;
+        p->data = byte;
         p->drives_data = true;
         lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_REV_DATA);
         lpt1284_peripheral_drive(p, LPT1284_BUSY | LPT1284_SELECT |
@@ -442,7 +451,6 @@ static void lpt1284_peripheral_negotiated(Lpt1284Peripheral *p)
                      (xflag ? LPT1284_SELECT : 0);
 
     trace_lpt1284_peripheral_negotiated(p->addr, p->xb, ok);
-    p->rev_valid = false;
     p->rev_high_nibble = false;
     p->devid_pos = 0;
     if (!ok) {
@@ -550,17 +558,16 @@ static void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
         break;
     case LPT1284_PHASE_REV_IDLE:
         /* Event 7: HostBusy (nAutoFd) low asks for data */
-        if ((fell & LPT1284_NAUTOFD) && lpt1284_peripheral_fetch(p)) {
+        if ((fell & LPT1284_NAUTOFD) && lpt1284_peripheral_peek(p, &byte)) {
             uint8_t status = p->status & LPT1284_SELECT;
 
             if ((p->xb & ~IEEE1284_XB_DEVICEID) == IEEE1284_XB_BYTE) {
-                p->data = p->rev_byte;
+                p->data = byte;
                 p->drives_data = true;
                 status = LPT1284_SELECT | LPT1284_NFAULT;
             } else {
                 /* nFault, Select, PError, Busy carry bits 0-3 */
-                uint8_t nib = p->rev_high_nibble ? p->rev_byte >> 4 :
-                              p->rev_byte & 0x0f;
+                uint8_t nib = p->rev_high_nibble ? byte >> 4 : byte & 0x0f;
 
                 status = ((nib & 1) ? LPT1284_NFAULT : 0) |
                          ((nib & 2) ? LPT1284_SELECT : 0) |
@@ -893,7 +900,7 @@ static void lpt1284_peripheral_reset(DeviceState *dev)
     p->rle_left = 0;
     p->rle_count = 0;
     p->rle_pending = false;
-    p->rev_valid = false;
+    /* rev_byte stays: it is the class's data, taken but not yet read */
     p->rev_high_nibble = false;
     p->devid_pos = 0;
     p->epp_addr = 0;
