@@ -260,15 +260,29 @@ void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
 }
 
 /* Back to compatibility mode, ready, nothing latched. */
-static void lpt1284_peripheral_idle(Lpt1284Peripheral *p)
+/*
+ * Forget every IEEE 1284 mode and transfer in progress.  rev_byte stays:
+ * it is the class's data, taken but not yet read by the host.
+ */
+static void lpt1284_peripheral_clear(Lpt1284Peripheral *p)
 {
     timer_del(p->timer);
     p->stalled = false;
     p->drives_data = false;
     p->data = LPT1284_LINES_IDLE;
     p->xb = IEEE1284_XB_NIBBLE;
+    p->neg_strobed = false;
+    p->latch_command = false;
     p->rle_left = 0;
+    p->rle_count = 0;
     p->rle_pending = false;
+    p->rev_high_nibble = false;
+    p->devid_pos = 0;
+}
+
+static void lpt1284_peripheral_idle(Lpt1284Peripheral *p)
+{
+    lpt1284_peripheral_clear(p);
     lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_IDLE);
     lpt1284_peripheral_set_status(p, LPT1284_HANDSHAKE_READY);
 }
@@ -889,20 +903,8 @@ static void lpt1284_peripheral_reset(DeviceState *dev)
     Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
 
     p->last_ctrl = LPT1284_NSTROBE | LPT1284_NAUTOFD | LPT1284_NSELECTIN;
-    timer_del(p->timer);
-    p->stalled = false;
-    p->drives_data = false;
-    p->data = LPT1284_LINES_IDLE;
+    lpt1284_peripheral_clear(p);
     p->phase = LPT1284_PHASE_COMPAT_IDLE;
-    p->xb = IEEE1284_XB_NIBBLE;
-    p->neg_strobed = false;
-    p->latch_command = false;
-    p->rle_left = 0;
-    p->rle_count = 0;
-    p->rle_pending = false;
-    /* rev_byte stays: it is the class's data, taken but not yet read */
-    p->rev_high_nibble = false;
-    p->devid_pos = 0;
     p->epp_addr = 0;
     p->steady = LPT1284_STEADY_OK;
     p->hold_busy = false;
