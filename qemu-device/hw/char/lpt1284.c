@@ -143,6 +143,21 @@ static void lpt1284_set_service(Lpt1284State *s)
     }
 }
 
+/* What the port's hardware handshake hands over in a FIFO mode */
+static size_t lpt1284_cable_write(Lpt1284State *s, Lpt1284EcrMode mode,
+                                  const uint8_t *buf, size_t len, bool command)
+{
+    size_t taken = mode == LPT1284_MODE_PPFIFO ?
+                   lpt1284_chain_compat_write(s->chain, buf, len) :
+                   lpt1284_chain_ecp_write(s->chain, buf, len, command);
+
+    if (taken) {
+        /* The lines keep the last byte sent */
+        s->data = buf[taken - 1];
+    }
+    return taken;
+}
+
 /* Hand FIFO entries to the peripheral, a run of one kind at a time. */
 static void lpt1284_fifo_drain(Lpt1284State *s, Lpt1284EcrMode mode)
 {
@@ -158,15 +173,8 @@ static void lpt1284_fifo_drain(Lpt1284State *s, Lpt1284EcrMode mode)
             buf[n] = lpt1284_fifo_peek(s, n);
             n++;
         }
-        if (mode == LPT1284_MODE_PPFIFO) {
-            taken = lpt1284_chain_compat_write(s->chain, buf, n);
-        } else {
-            taken = lpt1284_chain_ecp_write(s->chain, buf, n, command);
-        }
+        taken = lpt1284_cable_write(s, mode, buf, n, command);
         trace_lpt1284_fifo_drain(n, taken);
-        if (taken) {
-            s->data = buf[taken - 1];
-        }
         lpt1284_fifo_drop(s, taken);
         if (taken < n) {
             break;
@@ -293,12 +301,7 @@ static int lpt1284_dma_transfer(void *opaque, int nchan, int pos, int size)
                 break;
             }
             k->read_memory(s->dma, nchan, buf, pos, n);
-            done = mode == LPT1284_MODE_PPFIFO ?
-                   lpt1284_chain_compat_write(s->chain, buf, n) :
-                   lpt1284_chain_ecp_write(s->chain, buf, n, false);
-            if (done) {
-                s->data = buf[done - 1];
-            }
+            done = lpt1284_cable_write(s, mode, buf, n, false);
         } else {
             uint8_t byte;
             bool command;
