@@ -51,12 +51,13 @@ class Peripheral:
         """The QEMU device id, e.g. ``printer-end`` (QOM path /machine/peripheral/<id>)."""
         return f"{self.kind}-{self.addr_name}"
 
-    def qemu_args(self, outdir: Path) -> List[str]:
+    def qemu_args(self, outdir: Path, props: Optional[Mapping[str, str]] = None) -> List[str]:
         """The -chardev and -device arguments for this peripheral."""
         chardev = f"chain-{self.addr_name}"
         device = f"{KINDS[self.kind]},id={self.qom_id},chardev={chardev}"
         if self.addr is not None:
             device += f",addr={self.addr}"
+        device += "".join(f",{k}={opt(v)}" for k, v in (props or {}).items())
         return ["-chardev", f"file,id={chardev},path={opt(outdir / (self.name + '.bin'))}",
                 "-device", device]
 
@@ -82,7 +83,9 @@ class Chain:
 
     ``controller`` is "lpt1284" (our isa-lpt1284) or "stock" (QEMU's
     isa-parallel writing to ``stock.bin``, a baseline with no chain).
-    ``props`` are extra controller properties (e.g. ``{"fifo-depth": "16"}``).
+    ``props`` are extra controller properties (e.g. ``{"fifo-depth": "16"}``),
+    ``device_props`` extra properties of every peripheral (e.g.
+    ``{"busy-ns": "2000", "ack-ns": "5000"}``: a real printer's handshake).
     """
 
     peripherals: Tuple[Peripheral, ...] = ()
@@ -91,6 +94,7 @@ class Chain:
     irq: int = 7
     dma: int = 3
     props: Dict[str, str] = field(default_factory=dict)
+    device_props: Dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, spec: str = DEFAULT_SPEC, **controller: object) -> "Chain":
@@ -131,7 +135,7 @@ class Chain:
         args = ["-device", f"isa-lpt1284,id=lpt0,iobase={self.iobase:#x},"
                            f"irq={self.irq},dma={self.dma}{extra}"]
         for peripheral in self.peripherals:
-            args += peripheral.qemu_args(outdir)
+            args += peripheral.qemu_args(outdir, self.device_props)
         return args
 
     def output_files(self, outdir: Path) -> Dict[str, Path]:

@@ -142,7 +142,12 @@ def test_spp_mode_ignores_direction_bit(qt: QTest) -> None:
     assert qt.inb(DATA) == 0x55
 
 
-def test_irq_on_rising_nack_only_when_enabled(qt: QTest) -> None:
+#: a real printer's compatibility handshake, slower than the default
+REAL_TIMING = {"busy-ns": "500", "ack-ns": "500"}
+
+
+def test_irq_on_rising_nack_only_when_enabled(make_qtest: Callable[..., QTest]) -> None:
+    qt = make_qtest(device_props=REAL_TIMING)
     qt.irq_intercept_in("ioapic")
     qt.irq_events()
 
@@ -168,6 +173,34 @@ def test_irq_on_rising_nack_only_when_enabled(qt: QTest) -> None:
     knob(qt, "paper-out", True)
     knob(qt, "paper-out", False)
     assert qt.irq_events() == []
+
+
+def test_default_handshake_is_immediate_and_in_order(qt: QTest) -> None:
+    """busy-ns=0, ack-ns=0: done within the strobe release, every step kept."""
+    qt.irq_intercept_in("ioapic")
+    qt.irq_events()
+    qt.outb(CONTROL, 0x1C)                  # nAck interrupt enabled
+    qt.outb(DATA, 0x41)
+    qt.outb(CONTROL, 0x1D)                  # nStrobe low: byte latched
+    assert cable(qt, "status") & BUSY       # Busy high while it is taken
+    assert qt.irq_events() == []
+    qt.outb(CONTROL, 0x1C)                  # nStrobe high
+    # No virtual time passed: not busy, nAck high again, and its rising
+    # edge (which needs it to have been low) interrupted the host
+    assert qt.inb(STATUS) & 0xC0 == 0xC0
+    assert qt.irq_events() == [("raise", 7), ("lower", 7)]
+
+
+def test_real_timing_holds_busy(make_qtest: Callable[..., QTest]) -> None:
+    qt = make_qtest(device_props={"busy-ns": "2000", "ack-ns": "5000"})
+    qt.outb(DATA, 0x41)
+    qt.outb(CONTROL, 0x0D)
+    qt.outb(CONTROL, 0x0C)
+    assert qt.inb(STATUS) & 0xC0 == 0x40    # Busy, nAck still high
+    qt.clock_step(2_500)
+    assert qt.inb(STATUS) & 0xC0 == 0x00    # Busy, nAck low
+    qt.clock_step(5_000)
+    assert qt.inb(STATUS) & 0xC0 == 0xC0    # ready, nAck high
 
 
 def test_ecr_rules_linux_checks(qt: QTest) -> None:

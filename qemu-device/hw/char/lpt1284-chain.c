@@ -1,75 +1,56 @@
 /*
- * IEEE 1284 cable, IEEE 1284.3 daisy chain, and the peripheral side of
- * IEEE 1284 shared by every lptrig peripheral
+ * IEEE 1284 cable and IEEE 1284.3 daisy chain: the bus and its routing
  *
  * Copyright (c) 2026 The lptrig authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * QEMU interface:
- *  + TYPE_LPT1284_CHAIN: the bus a controller creates for its cable.
- *  + TYPE_LPT1284_PERIPHERAL: abstract base of the peripherals on it, with
- *    the properties every peripheral has:
- *    - "addr": 0-3 for an IEEE 1284.3 daisy position (0 nearest the host),
- *      unset (-1) for the end-of-chain device
- *    - "device-id": the IEEE 1284 Device ID string (without the two length
- *      bytes); the class supplies a default
+ *  + TYPE_LPT1284_CHAIN: the bus a controller creates for its cable, with
+ *    up to four IEEE 1284.3 daisy devices (positions 0-3, 0 nearest the
+ *    host) and one end-of-chain device.  Peripherals can be plugged and
+ *    unplugged at run time (device_add / device_del).
+ *  + read-only properties showing the cable: "host-data", "host-control"
+ *    (nStrobe, nAutoFd, nInit, nSelectIn levels in bits 0-3),
+ *    "host-reverse" and "status" (nFault, Select, PError, nAck, Busy
+ *    levels in bits 3-7)
  *
- *  + TYPE_LPT1284_CHAIN read-only properties showing the cable: "host-data",
- *    "host-control" (nStrobe, nAutoFd, nInit, nSelectIn levels in bits 0-3),
- *    "host-reverse" and "status" (nFault, Select, PError, nAck, Busy levels
- *    in bits 3-7)
+ * Routing, as on a real 1284.3 cable (the daisy devices pass their
+ * downstream port through unless selected):
+ *  - every change of the host's lines goes to each daisy device's command
+ *    packet decoder (lpt1284-dot3.c);
+ *  - while a command packet is under way the daisy devices answer it and
+ *    nobody else sees the lines (no strobe of a packet reaches a printer);
+ *  - otherwise the selected daisy device, or the end-of-chain device when
+ *    none is selected, sees the lines and drives the status lines;
+ *  - with nothing there the lines float high (status register 0x7f).
  *
- * The peripheral side of IEEE 1284 is here, once: compatibility handshake,
- * negotiation (events 0-6) with the extensibility byte and XFlag answered
- * from the class's modes, termination (events 22-29), nibble and byte
- * reverse transfers, ECP forward and reverse at pin level (events 30-49,
- * with run-length decoding and channel addresses), Device ID replies in
- * nibble, byte and ECP mode, and the transaction-level entry points a
- * controller's FIFO, DMA and EPP hardware use.
+ * Gaps in the positions are allowed, as a shorter cable: the guest's
+ * address assignment numbers the daisy devices in chain order, so with
+ * daisy devices at 0 and 2 the second one gets 1284.3 address 1.
  *
- * Caveat: daisy positions are accepted and kept in order, but the 1284.3
- * command packet decoder is not there yet, so a daisy device never gets
- * selected and the end-of-chain device always answers.
+ * Hot-plug: a daisy device plugged in is unaddressed and unselected until
+ * the guest scans again (a guest scan assigns it an address); an end
+ * device plugged in answers at once when no daisy device is selected.  A
+ * device unplugged is gone from the cable at once: a transfer to it sees
+ * an unplugged cable (Busy, PError, Select and nFault float high), and if
+ * it was the selected daisy device the host keeps talking to nobody, not
+ * to a device further down, until its next select, deselect or nInit.
  */
 
 #include "qemu/osdep.h"
-#include "hw/char/lpt1284-chain.h"
-#include "hw/qdev-properties.h"
+#include "lpt1284-chain-internal.h"
+#include "hw/hotplug.h"
 #include "migration/vmstate.h"
+#include "monitor/monitor.h"
 #include "qapi/error.h"
 #include "qemu/timer.h"
 #include "trace.h"
 
-/* Handshake lines of a peripheral ready for data: not Busy, nAck high */
-#define LPT1284_HANDSHAKE_READY LPT1284_NACK
-/* Steady lines of a healthy peripheral: paper in, online, no fault */
-#define LPT1284_STEADY_OK   (LPT1284_SELECT | LPT1284_NFAULT)
-
-static const char *const lpt1284_phase_name[LPT1284_PHASE__MAX] = {
-    [LPT1284_PHASE_COMPAT_IDLE] = "compat-idle",
-    [LPT1284_PHASE_COMPAT_BUSY] = "compat-busy",
-    [LPT1284_PHASE_COMPAT_ACK] = "compat-ack",
-    [LPT1284_PHASE_NEGOTIATION] = "negotiation",
-    [LPT1284_PHASE_REJECTED] = "rejected",
-    [LPT1284_PHASE_REV_IDLE] = "reverse-idle",
-    [LPT1284_PHASE_REV_DATA] = "reverse-data",
-    [LPT1284_PHASE_ECP_SETUP] = "ecp-setup",
-    [LPT1284_PHASE_ECP_FWD_IDLE] = "ecp-forward-idle",
-    [LPT1284_PHASE_ECP_FWD_BUSY] = "ecp-forward-busy",
-    [LPT1284_PHASE_ECP_REV_IDLE] = "ecp-reverse-idle",
-    [LPT1284_PHASE_ECP_REV_DATA] = "ecp-reverse-data",
-    [LPT1284_PHASE_EPP_IDLE] = "epp-idle",
-    [LPT1284_PHASE_TERM_ACK] = "termination-ack",
-    [LPT1284_PHASE_TERM_END] = "termination-end",
-};
-
-static Lpt1284Chain *lpt1284_peripheral_chain(Lpt1284Peripheral *p)
+Lpt1284Chain *lpt1284_peripheral_chain(Lpt1284Peripheral *p)
 {
     return LPT1284_CHAIN(qdev_get_parent_bus(DEVICE(p)));
 }
-
-/* The chain */
 
 void lpt1284_chain_set_ops(Lpt1284Chain *chain, const Lpt1284ChainOps *ops,
                            void *opaque)
@@ -78,24 +59,38 @@ void lpt1284_chain_set_ops(Lpt1284Chain *chain, const Lpt1284ChainOps *ops,
     chain->opaque = opaque;
 }
 
+/* The peripheral that sees the host's lines outside command packets */
 Lpt1284Peripheral *lpt1284_chain_responder(Lpt1284Chain *chain)
 {
-    BusChild *kid;
+    int i;
 
-    QTAILQ_FOREACH(kid, &chain->parent_obj.children, sibling) {
-        Lpt1284Peripheral *p = LPT1284_PERIPHERAL(kid->child);
-
-        if (p->addr == LPT1284_ADDR_END) {
-            return p;
+    for (i = 0; i < LPT1284_DAISY_MAX; i++) {
+        if (chain->daisy[i] && chain->daisy[i]->selected) {
+            return chain->daisy[i];
         }
     }
-    return NULL;
+    return chain->orphaned ? NULL : chain->end;
 }
 
 uint8_t lpt1284_chain_status(Lpt1284Chain *chain)
 {
-    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+    Lpt1284Peripheral *p;
+    int i;
 
+    /* From the host outwards: the first device that drives the lines */
+    for (i = 0; i < LPT1284_DAISY_MAX; i++) {
+        p = chain->daisy[i];
+        if (!p) {
+            continue;
+        }
+        if (lpt1284_dot3_answering(p)) {
+            return lpt1284_dot3_status(chain, p);
+        }
+        if (p->selected) {
+            return p->status;
+        }
+    }
+    p = lpt1284_chain_responder(chain);
     return p ? p->status : LPT1284_LINES_IDLE;
 }
 
@@ -110,8 +105,8 @@ uint8_t lpt1284_chain_data(Lpt1284Chain *chain)
     return (p && p->drives_data) ? p->data : LPT1284_LINES_IDLE;
 }
 
-/* Tell the controller when the answering peripheral changed its lines. */
-static void lpt1284_chain_update(Lpt1284Chain *chain)
+/* Tell the controller when what it sees of the status lines changed. */
+void lpt1284_chain_update(Lpt1284Chain *chain)
 {
     uint8_t old = chain->status;
     uint8_t new = lpt1284_chain_status(chain);
@@ -126,17 +121,16 @@ static void lpt1284_chain_update(Lpt1284Chain *chain)
     }
 }
 
-static void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
-                                            Lpt1284Chain *chain);
-
 void lpt1284_chain_drive(Lpt1284Chain *chain, uint8_t data, uint8_t ctrl,
                          bool reverse)
 {
+    uint8_t old_data = chain->host_data;
+    uint8_t old_ctrl = chain->host_ctrl;
+    bool old_reverse = chain->host_reverse;
     Lpt1284Peripheral *p;
 
     ctrl &= LPT1284_CTRL_LINES;
-    if (chain->host_data == data && chain->host_ctrl == ctrl &&
-        chain->host_reverse == reverse) {
+    if (old_data == data && old_ctrl == ctrl && old_reverse == reverse) {
         return;
     }
     trace_lpt1284_chain_drive(data, ctrl, reverse);
@@ -144,11 +138,38 @@ void lpt1284_chain_drive(Lpt1284Chain *chain, uint8_t data, uint8_t ctrl,
     chain->host_ctrl = ctrl;
     chain->host_reverse = reverse;
 
-    p = lpt1284_chain_responder(chain);
-    if (p) {
-        lpt1284_peripheral_host_changed(p, chain);
+    /* A change that belongs to a command packet goes no further */
+    if (!lpt1284_dot3_host_changed(chain, old_data, old_ctrl, old_reverse)) {
+        p = lpt1284_chain_responder(chain);
+        if (p) {
+            lpt1284_peripheral_host_changed(p, chain, old_ctrl);
+        }
     }
     lpt1284_chain_update(chain);
+}
+
+/*
+ * Let the answering peripheral catch up with virtual time before the host
+ * samples the lines: a handshake step whose deadline has passed happens
+ * now, whether or not the main loop has run its timer yet.  This is the
+ * same virtual time the timer keeps, not a guess from how often the guest
+ * reads, and it keeps a polling vCPU from waiting on the main loop.
+ */
+void lpt1284_chain_sync(Lpt1284Chain *chain)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    if (p) {
+        lpt1284_peripheral_catch_up(p, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+    }
+}
+
+/* A peripheral can take data again: whatever waits on it may go on. */
+void lpt1284_chain_ready(Lpt1284Chain *chain)
+{
+    if (chain->ops && chain->ops->ready) {
+        chain->ops->ready(chain->opaque);
+    }
 }
 
 void lpt1284_chain_reset(Lpt1284Chain *chain)
@@ -156,19 +177,131 @@ void lpt1284_chain_reset(Lpt1284Chain *chain)
     chain->host_data = 0;
     chain->host_ctrl = LPT1284_NSTROBE | LPT1284_NAUTOFD | LPT1284_NSELECTIN;
     chain->host_reverse = false;
+    chain->orphaned = false;
     chain->status = lpt1284_chain_status(chain);
 }
 
+/* Plugging and unplugging */
+
+static int lpt1284_chain_position(Lpt1284Peripheral *p)
+{
+    return p->addr == LPT1284_ADDR_END ? LPT1284_DAISY_MAX : p->addr;
+}
+
+/*
+ * Keep the bus's children in chain order, from the host outwards, so that
+ * "info qtree" and qom-list show the cable as it is.
+ */
+static void lpt1284_chain_sort(Lpt1284Chain *chain, Lpt1284Peripheral *p)
+{
+    BusState *bus = BUS(chain);
+    BusChild *kid, *mine = NULL, *next = NULL;
+
+    QTAILQ_FOREACH(kid, &bus->children, sibling) {
+        if (kid->child == DEVICE(p)) {
+            mine = kid;
+        }
+    }
+    if (!mine) {
+        return;
+    }
+    QTAILQ_REMOVE_RCU(&bus->children, mine, sibling);
+    QTAILQ_FOREACH(kid, &bus->children, sibling) {
+        Lpt1284Peripheral *other = LPT1284_PERIPHERAL(kid->child);
+
+        if (lpt1284_chain_position(other) > lpt1284_chain_position(p)) {
+            next = kid;
+            break;
+        }
+    }
+    if (next) {
+        QTAILQ_INSERT_BEFORE_RCU(next, mine, sibling);
+    } else {
+        QTAILQ_INSERT_TAIL_RCU(&bus->children, mine, sibling);
+    }
+}
+
+void lpt1284_chain_attach(Lpt1284Chain *chain, Lpt1284Peripheral *p)
+{
+    if (p->addr == LPT1284_ADDR_END) {
+        chain->end = p;
+    } else {
+        chain->daisy[p->addr] = p;
+    }
+    lpt1284_chain_sort(chain, p);
+    trace_lpt1284_chain_attach(lpt1284_chain_position(p),
+                               object_get_typename(OBJECT(p)));
+    lpt1284_chain_update(chain);
+}
+
+void lpt1284_chain_detach(Lpt1284Chain *chain, Lpt1284Peripheral *p)
+{
+    if (p->selected) {
+        /* The host still thinks it is talking to it: it talks to nobody */
+        chain->orphaned = true;
+    }
+    if (chain->end == p) {
+        chain->end = NULL;
+    } else if (p->addr >= 0 && p->addr < LPT1284_DAISY_MAX &&
+               chain->daisy[p->addr] == p) {
+        chain->daisy[p->addr] = NULL;
+    }
+    trace_lpt1284_chain_detach(lpt1284_chain_position(p), chain->orphaned);
+    lpt1284_chain_update(chain);
+    /* A transfer waiting on it waits on an unplugged cable now */
+    lpt1284_chain_ready(chain);
+}
+
+/* The migration id of a peripheral: its controller and its position */
 static char *lpt1284_chain_get_dev_path(DeviceState *dev)
 {
     Lpt1284Peripheral *p = LPT1284_PERIPHERAL(dev);
     BusState *bus = qdev_get_parent_bus(dev);
     g_autofree char *parent = qdev_get_dev_path(bus->parent);
+    g_autofree char *where = NULL;
+
+    /*
+     * An ISA device has no device path of its own: the bus name
+     * ("<controller id>.0", or a numbered default) tells two ports apart.
+     */
+    where = parent ? g_strdup_printf("%s/%s", parent, bus->name)
+                   : g_strdup(bus->name);
+    if (p->addr == LPT1284_ADDR_END) {
+        return g_strdup_printf("%s/lpt1284-end", where);
+    }
+    return g_strdup_printf("%s/lpt1284-%d", where, p->addr);
+}
+
+static void lpt1284_chain_print_dev(Monitor *mon, DeviceState *dev,
+                                    int indent)
+{
+    Lpt1284Peripheral *p = LPT1284_PERIPHERAL(dev);
 
     if (p->addr == LPT1284_ADDR_END) {
-        return g_strdup_printf("%s/lpt1284-end", parent ? parent : "");
+        monitor_printf(mon, "%*schain position: end%s\n", indent, "",
+                       lpt1284_chain_responder(lpt1284_peripheral_chain(p))
+                       == p ? " (answering)" : "");
+        return;
     }
-    return g_strdup_printf("%s/lpt1284-%d", parent ? parent : "", p->addr);
+    monitor_printf(mon, "%*schain position: %d, 1284.3 address: ", indent, "",
+                   p->addr);
+    if (p->dot3_addr < 0) {
+        monitor_printf(mon, "none");
+    } else {
+        monitor_printf(mon, "%d", p->dot3_addr);
+    }
+    if (p->selected) {
+        monitor_printf(mon, ", selected (%s)",
+                       lpt1284_dot3_mode_name[p->dot3_mode]);
+    }
+    monitor_printf(mon, "\n");
+}
+
+/* device_del: unrealize at once, like a cable pulled out */
+static void lpt1284_chain_unplug(HotplugHandler *hotplug_dev, DeviceState *dev,
+                                 Error **errp)
+{
+    qdev_unrealize(dev);
 }
 
 static bool lpt1284_chain_get_host_reverse(Object *obj, Error **errp)
@@ -179,8 +312,11 @@ static bool lpt1284_chain_get_host_reverse(Object *obj, Error **errp)
 static void lpt1284_chain_class_init(ObjectClass *klass, void *data)
 {
     BusClass *k = BUS_CLASS(klass);
+    HotplugHandlerClass *hc = HOTPLUG_HANDLER_CLASS(klass);
 
     k->get_dev_path = lpt1284_chain_get_dev_path;
+    k->print_dev = lpt1284_chain_print_dev;
+    hc->unplug = lpt1284_chain_unplug;
     object_class_property_add_bool(klass, "host-reverse",
                                    lpt1284_chain_get_host_reverse, NULL);
 }
@@ -196,787 +332,35 @@ static void lpt1284_chain_instance_init(Object *obj)
                                   OBJ_PROP_FLAG_READ);
     object_property_add_uint8_ptr(obj, "status", &chain->status,
                                   OBJ_PROP_FLAG_READ);
+    qbus_set_bus_hotplug_handler(BUS(obj));
 }
 
-/* The peripheral side of IEEE 1284: lines and phases */
-
-static void lpt1284_peripheral_set_phase(Lpt1284Peripheral *p,
-                                         Lpt1284Phase phase)
+static int lpt1284_chain_post_load(void *opaque, int version_id)
 {
-    if (p->phase != phase) {
-        trace_lpt1284_peripheral_phase(p->addr, lpt1284_phase_name[phase]);
-        p->phase = phase;
-    }
-}
+    Lpt1284Chain *chain = opaque;
 
-/* Drive all five status lines (the IEEE 1284 modes use every one). */
-static void lpt1284_peripheral_drive(Lpt1284Peripheral *p, uint8_t status)
-{
-    p->status = status & LPT1284_STATUS_LINES;
-    lpt1284_chain_update(lpt1284_peripheral_chain(p));
-}
-
-/*
- * Compatibility mode: the handshake lines the phase drives (Busy, nAck)
- * over the steady lines the device sets (PError, Select, nFault); a device
- * that cannot take data holds Busy high whatever the phase.
- */
-static void lpt1284_peripheral_set_status(Lpt1284Peripheral *p,
-                                          uint8_t handshake)
-{
-    uint8_t status = (handshake & (LPT1284_BUSY | LPT1284_NACK)) | p->steady;
-
-    if (p->hold_busy) {
-        status |= LPT1284_BUSY;
-    }
-    lpt1284_peripheral_drive(p, status);
-}
-
-static bool lpt1284_phase_is_compat(Lpt1284Phase phase)
-{
-    return phase <= LPT1284_PHASE_COMPAT_ACK;
-}
-
-static bool lpt1284_phase_is_ecp(Lpt1284Phase phase)
-{
-    return phase >= LPT1284_PHASE_ECP_SETUP &&
-           phase <= LPT1284_PHASE_ECP_REV_DATA;
-}
-
-void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
-                                      bool hold_busy)
-{
-    uint8_t handshake = p->status;
-
-    p->steady = steady & (LPT1284_PERROR | LPT1284_SELECT | LPT1284_NFAULT);
-    if (p->hold_busy && !hold_busy &&
-        p->phase == LPT1284_PHASE_COMPAT_IDLE) {
-        handshake &= ~LPT1284_BUSY;
-    }
-    p->hold_busy = hold_busy;
-    if (DEVICE(p)->realized && lpt1284_phase_is_compat(p->phase)) {
-        lpt1284_peripheral_set_status(p, handshake);
-    }
-}
-
-/* Back to compatibility mode, ready, nothing latched. */
-/*
- * Forget every IEEE 1284 mode and transfer in progress.  rev_byte stays:
- * it is the class's data, taken but not yet read by the host.
- */
-static void lpt1284_peripheral_clear(Lpt1284Peripheral *p)
-{
-    timer_del(p->timer);
-    p->stalled = false;
-    p->drives_data = false;
-    p->data = LPT1284_LINES_IDLE;
-    p->xb = IEEE1284_XB_NIBBLE;
-    p->neg_strobed = false;
-    p->latch_command = false;
-    p->rle_left = 0;
-    p->rle_count = 0;
-    p->rle_pending = false;
-    p->rev_high_nibble = false;
-    p->devid_pos = 0;
-}
-
-static void lpt1284_peripheral_idle(Lpt1284Peripheral *p)
-{
-    lpt1284_peripheral_clear(p);
-    lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_IDLE);
-    lpt1284_peripheral_set_status(p, LPT1284_HANDSHAKE_READY);
-}
-
-/*
- * Reverse data.  To show nDataAvail the next byte must be known before the
- * host asks for it: a byte taken from the class waits in rev_byte until
- * the host has read it, whatever modes come in between.  Device ID bytes
- * are worked out from devid_pos and never take that place.
- */
-static bool lpt1284_peripheral_peek(Lpt1284Peripheral *p, uint8_t *byte)
-{
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-
-    if (p->xb & IEEE1284_XB_DEVICEID) {
-        const char *id = lpt1284_peripheral_device_id(p);
-        uint32_t len = strlen(id) + 2;
-
-        if (p->devid_pos >= len) {
-            return false;
-        }
-        /* A big-endian length that counts itself, then the string */
-        *byte = p->devid_pos == 0 ? len >> 8 :
-                p->devid_pos == 1 ? len & 0xff :
-                id[p->devid_pos - 2];
-        return true;
-    }
-    if (!p->rev_valid && pc->reverse && pc->reverse(p, &p->rev_byte, 1) == 1) {
-        p->rev_valid = true;
-    }
-    *byte = p->rev_byte;
-    return p->rev_valid;
-}
-
-static bool lpt1284_peripheral_take_reverse(Lpt1284Peripheral *p,
-                                            uint8_t *byte)
-{
-    if (!lpt1284_peripheral_peek(p, byte)) {
-        return false;
-    }
-    if (p->xb & IEEE1284_XB_DEVICEID) {
-        p->devid_pos++;
-    } else {
-        p->rev_valid = false;
-    }
-    trace_lpt1284_peripheral_reverse(p->addr, *byte);
-    return true;
-}
-
-/* Nibble/byte reverse idle: nDataAvail (nFault) and AckDataReq (PError) */
-static void lpt1284_peripheral_rev_idle(Lpt1284Peripheral *p)
-{
-    uint8_t byte;
-    bool avail = lpt1284_peripheral_peek(p, &byte);
-
-    lpt1284_peripheral_set_phase(p, LPT1284_PHASE_REV_IDLE);
-    lpt1284_peripheral_drive(p, LPT1284_NACK | LPT1284_SELECT |
-                             (avail ? 0 : LPT1284_NFAULT | LPT1284_PERROR));
-}
-
-/* ECP reverse idle: offer the next byte once HostAck (nAutoFd) is low */
-static void lpt1284_peripheral_ecp_rev_offer(Lpt1284Peripheral *p,
-                                             uint8_t ctrl)
-{
-    uint8_t byte;
-
-    lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_REV_IDLE);
-    if (!(ctrl & LPT1284_NAUTOFD) && lpt1284_peripheral_peek(p, &byte)) {
-        /* Event 43: data on the lines, Busy high for data, nAck low */
-        p->data = byte;
-        p->drives_data = true;
-        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_REV_DATA);
-        lpt1284_peripheral_drive(p, LPT1284_BUSY | LPT1284_SELECT |
-                                 LPT1284_NFAULT);
-    } else {
-        /* Event 40: PError low acknowledges the reverse request */
-        lpt1284_peripheral_drive(p, LPT1284_NACK | LPT1284_SELECT |
-                                 LPT1284_NFAULT);
-    }
-}
-
-static void lpt1284_peripheral_ecp_fwd_idle(Lpt1284Peripheral *p)
-{
-    p->drives_data = false;
-    lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_FWD_IDLE);
-    /* Events 31/49: PError high; PeriphAck (Busy) low: ready */
-    lpt1284_peripheral_drive(p, LPT1284_NACK | LPT1284_PERROR |
-                             LPT1284_SELECT | LPT1284_NFAULT);
-}
-
-/* Forward data */
-
-static size_t lpt1284_peripheral_forward(Lpt1284Peripheral *p,
-                                         const uint8_t *buf, size_t len)
-{
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-    size_t taken = pc->forward ? pc->forward(p, buf, len) : len;
-
-    trace_lpt1284_peripheral_forward(p->addr, len, taken);
-    return taken;
-}
-
-/* Deliver the copies of the latched byte that an RLE count asked for. */
-static bool lpt1284_peripheral_deliver_run(Lpt1284Peripheral *p)
-{
-    uint8_t run[128];
-
-    memset(run, p->latch, sizeof(run));
-    while (p->rle_left) {
-        size_t n = MIN(p->rle_left, sizeof(run));
-        size_t taken = lpt1284_peripheral_forward(p, run, n);
-
-        p->rle_left -= taken;
-        if (taken < n) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/*
- * One ECP byte, forward.  Returns false when the device has no room: the
- * byte (or the rest of its run) stays latched until lpt1284_peripheral_ready.
- */
-static bool lpt1284_peripheral_ecp_byte(Lpt1284Peripheral *p, uint8_t byte,
-                                        bool command)
-{
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-
-    if (command) {
-        if (byte & 0x80) {
-            trace_lpt1284_peripheral_ecp_channel(p->addr, byte & 0x7f);
-            if (pc->ecp_channel) {
-                pc->ecp_channel(p, byte & 0x7f);
-            }
-        } else {
-            /* A run-length count: the next data byte comes count + 1 times */
-            p->rle_count = byte;
-            p->rle_pending = true;
-        }
-        return true;
-    }
-    p->latch = byte;
-    p->rle_left = p->rle_pending ? p->rle_count + 1 : 1;
-    p->rle_pending = false;
-    return lpt1284_peripheral_deliver_run(p);
-}
-
-/* Negotiation and termination */
-
-static bool lpt1284_peripheral_accepts(Lpt1284Peripheral *p, uint8_t xb)
-{
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-    uint32_t caps = pc->modes | LPT1284_CAP_NIBBLE;
-
-    switch (xb & ~IEEE1284_XB_DEVICEID) {
-    case IEEE1284_XB_NIBBLE:
-        return true;
-    case IEEE1284_XB_BYTE:
-        return caps & LPT1284_CAP_BYTE;
-    case IEEE1284_XB_ECP:
-        return caps & LPT1284_CAP_ECP;
-    case IEEE1284_XB_ECP_RLE:
-        return caps & LPT1284_CAP_ECP_RLE;
-    case IEEE1284_XB_EPP:
-        return !(xb & IEEE1284_XB_DEVICEID) && (caps & LPT1284_CAP_EPP);
-    default:
-        /* Extensibility link and anything undefined */
-        return false;
-    }
-}
-
-/* Events 5 and 6: answer with XFlag, raise nAck, enter the mode. */
-static void lpt1284_peripheral_negotiated(Lpt1284Peripheral *p)
-{
-    bool ok = lpt1284_peripheral_accepts(p, p->xb);
-    /* XFlag high means yes, except for plain nibble mode */
-    bool xflag = p->xb == IEEE1284_XB_NIBBLE ? !ok : ok;
-    uint8_t status = LPT1284_NACK | LPT1284_PERROR | LPT1284_NFAULT |
-                     (xflag ? LPT1284_SELECT : 0);
-
-    trace_lpt1284_peripheral_negotiated(p->addr, p->xb, ok);
-    p->rev_high_nibble = false;
-    p->devid_pos = 0;
-    if (!ok) {
-        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_REJECTED);
-        lpt1284_peripheral_drive(p, status);
-        return;
-    }
-    switch (p->xb & ~IEEE1284_XB_DEVICEID) {
-    case IEEE1284_XB_ECP:
-    case IEEE1284_XB_ECP_RLE:
-        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_SETUP);
-        lpt1284_peripheral_drive(p, status);
-        break;
-    case IEEE1284_XB_EPP:
-        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_EPP_IDLE);
-        lpt1284_peripheral_drive(p, status);
-        break;
-    default:
-        /* Nibble and byte mode start in reverse idle */
-        lpt1284_peripheral_rev_idle(p);
-        if (xflag != !!(p->status & LPT1284_SELECT)) {
-            lpt1284_peripheral_drive(p, (p->status & ~LPT1284_SELECT) |
-                                     (xflag ? LPT1284_SELECT : 0));
-        }
-        break;
-    }
-}
-
-static void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
-                                            Lpt1284Chain *chain)
-{
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-    uint8_t ctrl = chain->host_ctrl;
-    uint8_t fell = p->last_ctrl & ~ctrl;
-    uint8_t rose = ~p->last_ctrl & ctrl;
-    uint8_t byte;
-
-    p->last_ctrl = ctrl;
-
-    /* In ECP mode nInit is nReverseRequest; everywhere else it resets */
-    if ((fell & LPT1284_NINIT) && !lpt1284_phase_is_ecp(p->phase)) {
-        lpt1284_peripheral_idle(p);
-        if (pc->reset) {
-            pc->reset(p);
-        }
-        return;
-    }
-    if (!(ctrl & LPT1284_NINIT) && !lpt1284_phase_is_ecp(p->phase)) {
-        return;
-    }
-
-    /* Event 22: nSelectIn low ends every IEEE 1284 mode */
-    if ((fell & LPT1284_NSELECTIN) && !lpt1284_phase_is_compat(p->phase) &&
-        p->phase != LPT1284_PHASE_TERM_ACK &&
-        p->phase != LPT1284_PHASE_TERM_END) {
-        p->drives_data = false;
-        if (p->phase == LPT1284_PHASE_NEGOTIATION) {
-            /* The host gave up before event 3: nothing to terminate */
-            lpt1284_peripheral_idle(p);
-            return;
-        }
-        /* Events 23-24: Busy low, nFault and Select high, nAck low */
-        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_TERM_ACK);
-        lpt1284_peripheral_drive(p, (p->status & LPT1284_PERROR) |
-                                 LPT1284_SELECT | LPT1284_NFAULT);
-        return;
-    }
-
-    switch (p->phase) {
-    case LPT1284_PHASE_COMPAT_IDLE:
-        /* Event 1: nSelectIn high and nAutoFd low ask for a mode */
-        if ((ctrl & LPT1284_NSELECTIN) && !(ctrl & LPT1284_NAUTOFD) &&
-            ((rose & LPT1284_NSELECTIN) || (fell & LPT1284_NAUTOFD))) {
-            p->xb = chain->host_data;
-            p->neg_strobed = false;
-            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_NEGOTIATION);
-            /* Event 2: nAck low, PError, Select and nFault high */
-            lpt1284_peripheral_drive(p, (p->status & LPT1284_BUSY) |
-                                     LPT1284_PERROR | LPT1284_SELECT |
-                                     LPT1284_NFAULT);
-            break;
-        }
-        /* Compatibility mode: data is latched on the falling nStrobe edge */
-        if (fell & LPT1284_NSTROBE) {
-            p->latch = chain->host_data;
-            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_BUSY);
-            lpt1284_peripheral_set_status(p, p->status | LPT1284_BUSY);
-        }
-        break;
-    case LPT1284_PHASE_COMPAT_BUSY:
-        /* ... and taken once nStrobe is released */
-        if ((rose & LPT1284_NSTROBE) && !p->stalled) {
-            timer_mod(p->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
-                      LPT1284_ACK_DELAY_NS);
-        }
-        break;
-    case LPT1284_PHASE_NEGOTIATION:
-        if (fell & LPT1284_NSTROBE) {
-            p->neg_strobed = true;              /* event 3 */
-        }
-        if (p->neg_strobed && (ctrl & LPT1284_NSTROBE) &&
-            (ctrl & LPT1284_NAUTOFD)) {
-            lpt1284_peripheral_negotiated(p);   /* event 4 seen */
-        }
-        break;
-    case LPT1284_PHASE_REV_IDLE:
-        /* Event 7: HostBusy (nAutoFd) low asks for data */
-        if ((fell & LPT1284_NAUTOFD) && lpt1284_peripheral_peek(p, &byte)) {
-            uint8_t status = p->status & LPT1284_SELECT;
-
-            if ((p->xb & ~IEEE1284_XB_DEVICEID) == IEEE1284_XB_BYTE) {
-                p->data = byte;
-                p->drives_data = true;
-                status = LPT1284_SELECT | LPT1284_NFAULT;
-            } else {
-                /* nFault, Select, PError, Busy carry bits 0-3 */
-                uint8_t nib = p->rev_high_nibble ? byte >> 4 : byte & 0x0f;
-
-                status = ((nib & 1) ? LPT1284_NFAULT : 0) |
-                         ((nib & 2) ? LPT1284_SELECT : 0) |
-                         ((nib & 4) ? LPT1284_PERROR : 0) |
-                         ((nib & 8) ? LPT1284_BUSY : 0);
-            }
-            /* Event 9: nAck low */
-            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_REV_DATA);
-            lpt1284_peripheral_drive(p, status);
-        }
-        break;
-    case LPT1284_PHASE_REV_DATA:
-        /* Event 10: nAutoFd high; event 11: nAck high */
-        if (rose & LPT1284_NAUTOFD) {
-            bool byte_mode =
-                (p->xb & ~IEEE1284_XB_DEVICEID) == IEEE1284_XB_BYTE;
-
-            if (!byte_mode && !p->rev_high_nibble) {
-                p->rev_high_nibble = true;
-                lpt1284_peripheral_set_phase(p, LPT1284_PHASE_REV_IDLE);
-                lpt1284_peripheral_drive(p, p->status | LPT1284_NACK);
-                break;
-            }
-            lpt1284_peripheral_take_reverse(p, &byte);
-            p->rev_high_nibble = false;
-            lpt1284_peripheral_rev_idle(p);
-        }
-        break;
-    case LPT1284_PHASE_ECP_SETUP:
-        /* Event 30: nAutoFd low; event 31: PError high */
-        if (!(ctrl & LPT1284_NAUTOFD)) {
-            lpt1284_peripheral_ecp_fwd_idle(p);
-        }
-        break;
-    case LPT1284_PHASE_ECP_FWD_IDLE:
-        if ((fell & LPT1284_NINIT) && !(ctrl & LPT1284_NAUTOFD)) {
-            /* Events 38-39: reverse request; event 40: PError low */
-            lpt1284_peripheral_ecp_rev_offer(p, ctrl);
-            break;
-        }
-        if (fell & LPT1284_NSTROBE) {
-            /* Event 35: HostClk low; HostAck (nAutoFd) low for a command */
-            p->latch = chain->host_data;
-            p->latch_command = !(ctrl & LPT1284_NAUTOFD);
-            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_FWD_BUSY);
-            /* Event 36: PeriphAck (Busy) high */
-            lpt1284_peripheral_drive(p, p->status | LPT1284_BUSY);
-        }
-        break;
-    case LPT1284_PHASE_ECP_FWD_BUSY:
-        /* Event 37: HostClk high; take the byte, PeriphAck low when done */
-        if ((rose & LPT1284_NSTROBE) && !p->stalled) {
-            if (lpt1284_peripheral_ecp_byte(p, p->latch, p->latch_command)) {
-                lpt1284_peripheral_ecp_fwd_idle(p);
-            } else {
-                p->stalled = true;
-                trace_lpt1284_peripheral_stall(p->addr);
-            }
-        }
-        break;
-    case LPT1284_PHASE_ECP_REV_IDLE:
-    case LPT1284_PHASE_ECP_REV_DATA:
-        if (rose & LPT1284_NINIT) {
-            /* Events 47-49: back to forward, PError high */
-            lpt1284_peripheral_ecp_fwd_idle(p);
-            break;
-        }
-        if (p->phase == LPT1284_PHASE_ECP_REV_DATA &&
-            (rose & LPT1284_NAUTOFD)) {
-            /* Event 44: HostAck high took the byte; event 45: nAck high */
-            lpt1284_peripheral_take_reverse(p, &byte);
-            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_ECP_REV_IDLE);
-            lpt1284_peripheral_drive(p, LPT1284_NACK | LPT1284_BUSY |
-                                     LPT1284_SELECT | LPT1284_NFAULT);
-        } else if (p->phase == LPT1284_PHASE_ECP_REV_IDLE &&
-                   (fell & LPT1284_NAUTOFD)) {
-            /* Event 46: HostAck low: ready for the next byte */
-            lpt1284_peripheral_ecp_rev_offer(p, ctrl);
-        }
-        break;
-    case LPT1284_PHASE_TERM_ACK:
-        /* Event 25: nAutoFd low; events 26-27: nAck high */
-        if (fell & LPT1284_NAUTOFD) {
-            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_TERM_END);
-            lpt1284_peripheral_drive(p, p->status | LPT1284_NACK);
-        }
-        break;
-    case LPT1284_PHASE_TERM_END:
-        /* Event 29: nAutoFd high: back in compatibility mode */
-        if (rose & LPT1284_NAUTOFD) {
-            lpt1284_peripheral_idle(p);
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-static void lpt1284_peripheral_timer(void *opaque)
-{
-    Lpt1284Peripheral *p = opaque;
-
-    switch (p->phase) {
-    case LPT1284_PHASE_COMPAT_BUSY:
-        if (lpt1284_peripheral_forward(p, &p->latch, 1) == 0) {
-            /* No room: stay Busy until lpt1284_peripheral_ready() */
-            p->stalled = true;
-            trace_lpt1284_peripheral_stall(p->addr);
-            return;
-        }
-        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_ACK);
-        lpt1284_peripheral_set_status(p, p->status & ~LPT1284_NACK);
-        timer_mod(p->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
-                  LPT1284_ACK_WIDTH_NS);
-        break;
-    case LPT1284_PHASE_COMPAT_ACK:
-        /* The rising nAck edge ends the handshake (and interrupts the host) */
-        lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_IDLE);
-        lpt1284_peripheral_set_status(p, (p->status | LPT1284_NACK) &
-                                      ~LPT1284_BUSY);
-        break;
-    case LPT1284_PHASE_ECP_FWD_BUSY:
-        if (lpt1284_peripheral_deliver_run(p)) {
-            lpt1284_peripheral_ecp_fwd_idle(p);
-        } else {
-            p->stalled = true;
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-/*
- * Let the answering peripheral catch up with virtual time before the host
- * samples the lines: a handshake step whose deadline has passed happens
- * now, whether or not the main loop has run its timer yet.  This is the
- * same virtual time the timer keeps, not a guess from how often the guest
- * reads, and it keeps a polling vCPU from waiting on the main loop.
- */
-void lpt1284_chain_sync(Lpt1284Chain *chain)
-{
-    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
-    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-    int64_t deadline;
-
-    if (!p) {
-        return;
-    }
-    /* Each step either finishes or arms the timer for a later deadline */
-    while ((deadline = timer_expire_time_ns(p->timer)) >= 0 &&
-           deadline <= now) {
-        timer_del(p->timer);
-        lpt1284_peripheral_timer(p);
-    }
-}
-
-void lpt1284_peripheral_ready(Lpt1284Peripheral *p)
-{
-    Lpt1284Chain *chain = lpt1284_peripheral_chain(p);
-
-    if (p->stalled) {
-        p->stalled = false;
-        timer_mod(p->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
-    }
-    if (chain->ops && chain->ops->ready) {
-        chain->ops->ready(chain->opaque);
-    }
-}
-
-const char *lpt1284_peripheral_device_id(Lpt1284Peripheral *p)
-{
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-
-    if (p->device_id) {
-        return p->device_id;
-    }
-    return pc->default_device_id ? pc->default_device_id : "";
-}
-
-/* Transaction level, for the controller's FIFO, DMA and EPP hardware */
-
-size_t lpt1284_chain_compat_write(Lpt1284Chain *chain, const uint8_t *buf,
-                                  size_t len)
-{
-    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
-
-    if (!p || p->phase != LPT1284_PHASE_COMPAT_IDLE || p->hold_busy) {
-        return 0;
-    }
-    return lpt1284_peripheral_forward(p, buf, len);
-}
-
-size_t lpt1284_chain_ecp_write(Lpt1284Chain *chain, const uint8_t *buf,
-                               size_t len, bool command)
-{
-    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
-    size_t done = 0;
-
-    if (!p || p->phase != LPT1284_PHASE_ECP_FWD_IDLE || p->stalled) {
-        return 0;
-    }
-    if (p->rle_left && !lpt1284_peripheral_deliver_run(p)) {
-        return 0;
-    }
-    if (!command && !p->rle_pending) {
-        /* Plain data: one call for the whole block */
-        return lpt1284_peripheral_forward(p, buf, len);
-    }
-    while (done < len) {
-        if (!lpt1284_peripheral_ecp_byte(p, buf[done++], command)) {
-            /* Taken, but part of its run is still waiting for room */
-            break;
-        }
-    }
-    return done;
-}
-
-bool lpt1284_chain_ecp_read(Lpt1284Chain *chain, uint8_t *byte,
-                            bool *command)
-{
-    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
-
-    if (!p || (p->phase != LPT1284_PHASE_ECP_REV_IDLE &&
-               p->phase != LPT1284_PHASE_ECP_REV_DATA)) {
-        return false;
-    }
-    *command = false;
-    return lpt1284_peripheral_take_reverse(p, byte);
-}
-
-bool lpt1284_chain_epp_write(Lpt1284Chain *chain, bool addr, uint8_t val)
-{
-    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
-
-    if (!p || p->phase != LPT1284_PHASE_EPP_IDLE) {
-        return false;
-    }
-    trace_lpt1284_peripheral_epp(p->addr, addr, 1, val);
-    if (addr) {
-        p->epp_addr = val;
-        return true;
-    }
-    /* A device with no room holds nWait: the host times out */
-    return lpt1284_peripheral_forward(p, &val, 1) == 1;
-}
-
-bool lpt1284_chain_epp_read(Lpt1284Chain *chain, bool addr, uint8_t *val)
-{
-    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
-
-    if (!p || p->phase != LPT1284_PHASE_EPP_IDLE) {
-        return false;
-    }
-    if (addr) {
-        *val = p->epp_addr;
-    } else if (!lpt1284_peripheral_take_reverse(p, val)) {
-        return false;
-    }
-    trace_lpt1284_peripheral_epp(p->addr, addr, 0, *val);
-    return true;
-}
-
-static void lpt1284_peripheral_realize(DeviceState *dev, Error **errp)
-{
-    Lpt1284Peripheral *p = LPT1284_PERIPHERAL(dev);
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-    BusState *bus = qdev_get_parent_bus(dev);
-    BusChild *kid;
-
-    if (p->addr != LPT1284_ADDR_END &&
-        (p->addr < 0 || p->addr >= LPT1284_DAISY_MAX)) {
-        error_setg(errp, "addr %d is not a chain position: use 0-%d for a "
-                   "daisy device, or leave it unset for the end of the chain",
-                   p->addr, LPT1284_DAISY_MAX - 1);
-        return;
-    }
-    QTAILQ_FOREACH(kid, &bus->children, sibling) {
-        Lpt1284Peripheral *other = LPT1284_PERIPHERAL(kid->child);
-
-        if (other != p && other->addr == p->addr &&
-            DEVICE(other)->realized) {
-            if (p->addr == LPT1284_ADDR_END) {
-                error_setg(errp, "the chain already has an end-of-chain "
-                           "device");
-            } else {
-                error_setg(errp, "chain position %d is already taken",
-                           p->addr);
-            }
-            return;
-        }
-    }
-    if (p->device_id && strlen(p->device_id) > UINT16_MAX - 2) {
-        error_setg(errp, "device-id is longer than %d bytes", UINT16_MAX - 2);
-        return;
-    }
-
-    p->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, lpt1284_peripheral_timer, p);
-    if (pc->realize) {
-        pc->realize(p, errp);
-    }
-}
-
-static void lpt1284_peripheral_unrealize(DeviceState *dev)
-{
-    Lpt1284Peripheral *p = LPT1284_PERIPHERAL(dev);
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-
-    if (pc->unrealize) {
-        pc->unrealize(p);
-    }
-    timer_free(p->timer);
-    p->timer = NULL;
-}
-
-static void lpt1284_peripheral_reset(DeviceState *dev)
-{
-    Lpt1284Peripheral *p = LPT1284_PERIPHERAL(dev);
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-
-    p->last_ctrl = LPT1284_NSTROBE | LPT1284_NAUTOFD | LPT1284_NSELECTIN;
-    lpt1284_peripheral_clear(p);
-    p->phase = LPT1284_PHASE_COMPAT_IDLE;
-    p->epp_addr = 0;
-    p->steady = LPT1284_STEADY_OK;
-    p->hold_busy = false;
-    if (pc->reset) {
-        /* may set the steady lines through set_condition() */
-        pc->reset(p);
-    }
-    p->status = LPT1284_HANDSHAKE_READY | p->steady |
-                (p->hold_busy ? LPT1284_BUSY : 0);
-}
-
-static int lpt1284_peripheral_post_load(void *opaque, int version_id)
-{
-    Lpt1284Peripheral *p = opaque;
-
-    if (p->phase >= LPT1284_PHASE__MAX ||
-        (p->status & ~LPT1284_STATUS_LINES) ||
-        (p->steady & ~(LPT1284_PERROR | LPT1284_SELECT | LPT1284_NFAULT)) ||
-        (p->last_ctrl & ~LPT1284_CTRL_LINES) ||
-        p->rle_left > 0x80) {
+    if ((chain->host_ctrl & ~LPT1284_CTRL_LINES) ||
+        (chain->status & ~LPT1284_STATUS_LINES)) {
         return -EINVAL;
     }
     return 0;
 }
 
-const VMStateDescription vmstate_lpt1284_peripheral = {
-    .name = "lpt1284-peripheral",
+/* Loaded with the controller; nothing moves on the cable while it loads */
+const VMStateDescription vmstate_lpt1284_chain = {
+    .name = TYPE_LPT1284_CHAIN,
     .version_id = 1,
     .minimum_version_id = 1,
-    .post_load = lpt1284_peripheral_post_load,
+    .post_load = lpt1284_chain_post_load,
     .fields = (VMStateField[]) {
-        VMSTATE_UINT8(status, Lpt1284Peripheral),
-        VMSTATE_UINT8(steady, Lpt1284Peripheral),
-        VMSTATE_BOOL(hold_busy, Lpt1284Peripheral),
-        VMSTATE_UINT8(data, Lpt1284Peripheral),
-        VMSTATE_BOOL(drives_data, Lpt1284Peripheral),
-        VMSTATE_UINT8(phase, Lpt1284Peripheral),
-        VMSTATE_UINT8(last_ctrl, Lpt1284Peripheral),
-        VMSTATE_UINT8(xb, Lpt1284Peripheral),
-        VMSTATE_BOOL(neg_strobed, Lpt1284Peripheral),
-        VMSTATE_UINT8(latch, Lpt1284Peripheral),
-        VMSTATE_BOOL(latch_command, Lpt1284Peripheral),
-        VMSTATE_BOOL(stalled, Lpt1284Peripheral),
-        VMSTATE_UINT16(rle_left, Lpt1284Peripheral),
-        VMSTATE_UINT8(rle_count, Lpt1284Peripheral),
-        VMSTATE_BOOL(rle_pending, Lpt1284Peripheral),
-        VMSTATE_UINT8(rev_byte, Lpt1284Peripheral),
-        VMSTATE_BOOL(rev_valid, Lpt1284Peripheral),
-        VMSTATE_BOOL(rev_high_nibble, Lpt1284Peripheral),
-        VMSTATE_UINT32(devid_pos, Lpt1284Peripheral),
-        VMSTATE_UINT8(epp_addr, Lpt1284Peripheral),
-        VMSTATE_TIMER_PTR(timer, Lpt1284Peripheral),
+        VMSTATE_UINT8(host_data, Lpt1284Chain),
+        VMSTATE_UINT8(host_ctrl, Lpt1284Chain),
+        VMSTATE_BOOL(host_reverse, Lpt1284Chain),
+        VMSTATE_UINT8(status, Lpt1284Chain),
+        VMSTATE_BOOL(orphaned, Lpt1284Chain),
         VMSTATE_END_OF_LIST()
     }
 };
-
-static Property lpt1284_peripheral_properties[] = {
-    DEFINE_PROP_INT32("addr", Lpt1284Peripheral, addr, LPT1284_ADDR_END),
-    DEFINE_PROP_STRING("device-id", Lpt1284Peripheral, device_id),
-    DEFINE_PROP_END_OF_LIST(),
-};
-
-static void lpt1284_peripheral_class_init(ObjectClass *klass, void *data)
-{
-    DeviceClass *dc = DEVICE_CLASS(klass);
-
-    dc->bus_type = TYPE_LPT1284_CHAIN;
-    dc->realize = lpt1284_peripheral_realize;
-    dc->unrealize = lpt1284_peripheral_unrealize;
-    dc->reset = lpt1284_peripheral_reset;
-    device_class_set_props(dc, lpt1284_peripheral_properties);
-}
 
 static const TypeInfo lpt1284_chain_types[] = {
     {
@@ -985,14 +369,51 @@ static const TypeInfo lpt1284_chain_types[] = {
         .instance_size = sizeof(Lpt1284Chain),
         .instance_init = lpt1284_chain_instance_init,
         .class_init = lpt1284_chain_class_init,
-    }, {
-        .name = TYPE_LPT1284_PERIPHERAL,
-        .parent = TYPE_DEVICE,
-        .instance_size = sizeof(Lpt1284Peripheral),
-        .abstract = true,
-        .class_size = sizeof(Lpt1284PeripheralClass),
-        .class_init = lpt1284_peripheral_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { TYPE_HOTPLUG_HANDLER },
+            { }
+        },
     },
 };
 
 DEFINE_TYPES(lpt1284_chain_types)
+
+/* Transaction level, for the controller's FIFO, DMA and EPP hardware */
+
+size_t lpt1284_chain_compat_write(Lpt1284Chain *chain, const uint8_t *buf,
+                                  size_t len)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    return p ? lpt1284_peripheral_compat_write(p, buf, len) : 0;
+}
+
+size_t lpt1284_chain_ecp_write(Lpt1284Chain *chain, const uint8_t *buf,
+                               size_t len, bool command)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    return p ? lpt1284_peripheral_ecp_write(p, buf, len, command) : 0;
+}
+
+bool lpt1284_chain_ecp_read(Lpt1284Chain *chain, uint8_t *byte,
+                            bool *command)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    return p && lpt1284_peripheral_ecp_read(p, byte, command);
+}
+
+bool lpt1284_chain_epp_write(Lpt1284Chain *chain, bool addr, uint8_t val)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    return p && lpt1284_peripheral_epp_write(p, addr, val);
+}
+
+bool lpt1284_chain_epp_read(Lpt1284Chain *chain, bool addr, uint8_t *val)
+{
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+
+    return p && lpt1284_peripheral_epp_read(p, addr, val);
+}

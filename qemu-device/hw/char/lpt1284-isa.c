@@ -155,8 +155,8 @@ static void isa_lpt1284_build_aml(AcpiDevAmlIf *adev, Aml *scope)
 
 static const VMStateDescription vmstate_isa_lpt1284 = {
     .name = TYPE_ISA_LPT1284,
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .fields = (VMStateField[]) {
         VMSTATE_STRUCT(state, ISALpt1284State, 1, vmstate_lpt1284,
                        Lpt1284State),

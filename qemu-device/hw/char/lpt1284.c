@@ -38,6 +38,7 @@
 #include "migration/vmstate.h"
 #include "qapi/error.h"
 #include "qemu/log.h"
+#include "sysemu/runstate.h"
 #include "trace.h"
 
 static const char *const lpt1284_base_reg_name[LPT1284_BASE_SIZE] = {
@@ -629,6 +630,22 @@ uint8_t lpt1284_cnfgb(uint32_t irq, int32_t dma)
     return (irq_code[irq & 15] << 3) | (dma < 0 ? 0 : dma & 7);
 }
 
+/*
+ * Nothing moves on the cable while state is loading: the peripherals'
+ * state may come after ours.  The cable levels were loaded with the
+ * chain; the FIFO and the DMA request start again when the VM runs.
+ */
+static void lpt1284_vm_state_change(void *opaque, bool running,
+                                    RunState state)
+{
+    Lpt1284State *s = opaque;
+
+    if (running && s->resume) {
+        s->resume = false;
+        lpt1284_run(s);
+    }
+}
+
 void lpt1284_init(Lpt1284State *s, Lpt1284Chain *chain, qemu_irq irq,
                   IsaDma *dma, int dma_chan)
 {
@@ -637,6 +654,7 @@ void lpt1284_init(Lpt1284State *s, Lpt1284Chain *chain, qemu_irq irq,
     s->dma = dma;
     s->dma_chan = dma_chan;
     lpt1284_chain_set_ops(chain, &lpt1284_chain_ops, s);
+    qemu_add_vm_change_state_handler(lpt1284_vm_state_change, s);
     if (dma) {
         ISADMA_GET_CLASS(dma)->register_channel(dma, dma_chan,
                                                 lpt1284_dma_transfer, s);
@@ -665,17 +683,15 @@ static int lpt1284_post_load(void *opaque, int version_id)
         s->fifo_head >= s->fifo_depth || s->fifo_count > s->fifo_depth) {
         return -EINVAL;
     }
-    /* The cable levels and the DMA request follow from the registers */
     s->dreq = false;
-    lpt1284_update_lines(s);
-    lpt1284_run(s);
+    s->resume = true;
     return 0;
 }
 
 const VMStateDescription vmstate_lpt1284 = {
     .name = "lpt1284",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .post_load = lpt1284_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_UINT8(data, Lpt1284State),
@@ -685,6 +701,8 @@ const VMStateDescription vmstate_lpt1284 = {
         VMSTATE_UINT16_ARRAY(fifo, Lpt1284State, LPT1284_FIFO_MAX),
         VMSTATE_UINT32(fifo_head, Lpt1284State),
         VMSTATE_UINT32(fifo_count, Lpt1284State),
+        VMSTATE_STRUCT_POINTER(chain, Lpt1284State, vmstate_lpt1284_chain,
+                               Lpt1284Chain),
         VMSTATE_END_OF_LIST()
     }
 };

@@ -14,13 +14,21 @@
  * Peripherals sit on the chain in the order of their "addr" property:
  * 0-3 are IEEE 1284.3 daisy positions (0 nearest the host), and a device
  * with "addr" unset (-1) is the end-of-chain device.  Every change of the
- * host lines is offered to the peripherals in order from the host; the
- * peripheral that answers (the selected daisy device, or the end-of-chain
- * device when none is selected) drives the status lines.
+ * host lines is offered to the daisy devices' IEEE 1284.3 command packet
+ * decoders, then to the peripheral that answers: the selected daisy
+ * device, or the end-of-chain device when none is selected.  That one
+ * drives the status lines, except while a command packet is under way,
+ * when the daisy devices answer it.
  *
- * The peripheral side of IEEE 1284 lives in the abstract
- * TYPE_LPT1284_PERIPHERAL class, once for every peripheral; a concrete
- * peripheral only implements the hooks in Lpt1284PeripheralClass.
+ * The code is in three files, one concern each:
+ *  - lpt1284-chain.c: the bus, the cable and the 1284.3 routing (who
+ *    sees the host's lines, who drives the status lines), hot-plug;
+ *  - lpt1284-dot3.c: the IEEE 1284.3 command packet decoder every daisy
+ *    device has, and what the commands do;
+ *  - lpt1284-peripheral.c: the abstract TYPE_LPT1284_PERIPHERAL class and
+ *    the peripheral side of IEEE 1284 (the protocol engine), once for
+ *    every peripheral; a concrete peripheral only implements the hooks in
+ *    Lpt1284PeripheralClass.
  */
 
 #ifndef HW_CHAR_LPT1284_CHAIN_H
@@ -55,9 +63,48 @@
 #define LPT1284_DAISY_MAX   4
 #define LPT1284_ADDR_END    (-1)
 
-/* Compatibility-mode handshake timing of a peripheral, in ns. */
-#define LPT1284_ACK_DELAY_NS    500
-#define LPT1284_ACK_WIDTH_NS    500
+/*
+ * IEEE 1284.3 command packet: AA 55 00 FF 87 78, then command bytes, each
+ * strobed, then FF.  Commands (the low bits carry a 1284.3 address a):
+ */
+#define LPT1284_DOT3_ASSIGN         0x00    /* + a: assign address a */
+#define LPT1284_DOT3_QUERY_INT      0x08
+#define LPT1284_DOT3_EPP_SELECT     0x20    /* + a: select a for EPP */
+#define LPT1284_DOT3_DESELECT       0x30    /* deselect all */
+#define LPT1284_DOT3_DISABLE_INT    0x40
+#define LPT1284_DOT3_ENABLE_INT     0x48
+#define LPT1284_DOT3_ECP_SELECT     0xd0    /* + a: select a for ECP */
+#define LPT1284_DOT3_SELECT         0xe0    /* + a: compatibility/nibble/byte */
+#define LPT1284_DOT3_COMMAND_FILTER 0xf8
+
+/* Phases of a daisy device's command packet decoder */
+typedef enum Lpt1284Dot3Phase {
+    LPT1284_DOT3_IDLE = 0,      /* watching the data lines */
+    LPT1284_DOT3_AA,            /* AA seen */
+    LPT1284_DOT3_55,            /* AA 55 seen */
+    LPT1284_DOT3_00,            /* AA 55 00 seen */
+    LPT1284_DOT3_FF,            /* AA 55 00 FF: answering, packet under way */
+    LPT1284_DOT3_87,            /* ... 87 */
+    LPT1284_DOT3_COMMAND,       /* ... 78: command bytes until FF */
+    LPT1284_DOT3__MAX,
+} Lpt1284Dot3Phase;
+
+/* How a daisy device was selected: the mode it answers in */
+typedef enum Lpt1284Dot3Mode {
+    LPT1284_DOT3_MODE_COMPAT = 0,   /* compatibility, nibble, byte */
+    LPT1284_DOT3_MODE_EPP,
+    LPT1284_DOT3_MODE_ECP,
+} Lpt1284Dot3Mode;
+
+/*
+ * Compatibility-mode handshake timing of a peripheral ("busy-ns" and
+ * "ack-ns"), in ns of virtual time.  0 completes each step at once, still
+ * in order: Busy high, the byte taken, nAck low, nAck high (the host's
+ * interrupt), Busy low.
+ */
+#define LPT1284_BUSY_NS_DEFAULT 0
+#define LPT1284_ACK_NS_DEFAULT  0
+#define LPT1284_TIMING_MAX_NS   1000000000
 
 #define TYPE_LPT1284_CHAIN "lpt1284-chain"
 OBJECT_DECLARE_SIMPLE_TYPE(Lpt1284Chain, LPT1284_CHAIN)
@@ -123,6 +170,17 @@ struct Lpt1284Chain {
     /* What the controller last saw of the peripheral side */
     uint8_t status;
 
+    /*
+     * The selected daisy device was unplugged: the host talks to nobody
+     * (the lines float) until it selects or deselects again, or pulses
+     * nInit.
+     */
+    bool orphaned;
+
+    /* Realized peripherals by position; not migrated (the command line) */
+    struct Lpt1284Peripheral *daisy[LPT1284_DAISY_MAX];
+    struct Lpt1284Peripheral *end;
+
     const Lpt1284ChainOps *ops;
     void *opaque;
 };
@@ -144,7 +202,6 @@ struct Lpt1284Peripheral {
 
     /* IEEE 1284 peripheral side */
     uint8_t phase;          /* Lpt1284Phase */
-    uint8_t last_ctrl;      /* host control lines at the previous change */
     uint8_t xb;             /* extensibility byte of the current mode */
     bool neg_strobed;       /* event 3 seen during negotiation */
     uint8_t latch;          /* last byte strobed in */
@@ -159,6 +216,19 @@ struct Lpt1284Peripheral {
     uint32_t devid_pos;     /* Device ID mode: next byte of the ID */
     uint8_t epp_addr;       /* EPP address register */
     QEMUTimer *timer;
+
+    /* Compatibility handshake timing, ns ("busy-ns", "ack-ns") */
+    uint32_t busy_ns;
+    uint32_t ack_ns;
+
+    /* IEEE 1284.3, daisy devices only (lpt1284-dot3.c) */
+    uint8_t dot3_phase;     /* Lpt1284Dot3Phase */
+    int8_t dot3_addr;       /* assigned 1284.3 address, -1 none yet */
+    bool dot3_passing;      /* took its address in this packet: passes on */
+    bool dot3_ack;          /* the command being strobed was acknowledged */
+    bool selected;
+    uint8_t dot3_mode;      /* Lpt1284Dot3Mode it was selected for */
+    bool irq_enabled;       /* 1284.3 interrupts enabled (command 0x48) */
 };
 
 /**
@@ -206,6 +276,7 @@ uint8_t lpt1284_chain_status(Lpt1284Chain *chain);
 uint8_t lpt1284_chain_data(Lpt1284Chain *chain);
 Lpt1284Peripheral *lpt1284_chain_responder(Lpt1284Chain *chain);
 void lpt1284_chain_reset(Lpt1284Chain *chain);
+void lpt1284_chain_ready(Lpt1284Chain *chain);
 
 /*
  * Transaction level: what a controller does in hardware hands whole
@@ -229,6 +300,7 @@ void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
 const char *lpt1284_peripheral_device_id(Lpt1284Peripheral *p);
 
 extern const VMStateDescription vmstate_lpt1284_peripheral;
+extern const VMStateDescription vmstate_lpt1284_chain;
 
 #define VMSTATE_LPT1284_PERIPHERAL(_field, _state) {                 \
     .name       = (stringify(_field)),                               \

@@ -110,6 +110,7 @@ typedef struct Lpt1284State {
     bool dreq;                  /* DMA request held */
     bool running;               /* inside lpt1284_run or a DMA callback */
     bool rerun;                 /* a peripheral became ready meanwhile */
+    bool resume;                /* state loaded: run when the VM runs */
 } Lpt1284State;
 
 extern const MemoryRegionOps lpt1284_base_ops;

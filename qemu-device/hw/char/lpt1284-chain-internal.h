@@ -1,0 +1,50 @@
+/*
+ * lptrig IEEE 1284 chain: what its three files call in each other
+ *
+ * Copyright (c) 2026 The lptrig authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Not for controllers or concrete peripherals: they use
+ * hw/char/lpt1284-chain.h.
+ */
+
+#ifndef HW_CHAR_LPT1284_CHAIN_INTERNAL_H
+#define HW_CHAR_LPT1284_CHAIN_INTERNAL_H
+
+#include "hw/char/lpt1284-chain.h"
+
+/* lpt1284-chain.c */
+Lpt1284Chain *lpt1284_peripheral_chain(Lpt1284Peripheral *p);
+void lpt1284_chain_update(Lpt1284Chain *chain);
+void lpt1284_chain_attach(Lpt1284Chain *chain, Lpt1284Peripheral *p);
+void lpt1284_chain_detach(Lpt1284Chain *chain, Lpt1284Peripheral *p);
+
+/* lpt1284-dot3.c */
+bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
+                               uint8_t old_ctrl, bool old_reverse);
+bool lpt1284_dot3_answering(Lpt1284Peripheral *p);
+uint8_t lpt1284_dot3_status(Lpt1284Chain *chain, Lpt1284Peripheral *p);
+void lpt1284_dot3_reset(Lpt1284Peripheral *p);
+bool lpt1284_dot3_post_load(Lpt1284Peripheral *p);
+extern const char *const lpt1284_dot3_mode_name[];
+
+/* lpt1284-peripheral.c: the protocol engine */
+void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
+                                     Lpt1284Chain *chain, uint8_t old_ctrl);
+void lpt1284_peripheral_catch_up(Lpt1284Peripheral *p, int64_t now);
+bool lpt1284_peripheral_in_ecp(Lpt1284Peripheral *p);
+bool lpt1284_peripheral_select(Lpt1284Peripheral *p, Lpt1284Dot3Mode mode);
+void lpt1284_peripheral_deselect(Lpt1284Peripheral *p);
+size_t lpt1284_peripheral_compat_write(Lpt1284Peripheral *p,
+                                       const uint8_t *buf, size_t len);
+size_t lpt1284_peripheral_ecp_write(Lpt1284Peripheral *p, const uint8_t *buf,
+                                    size_t len, bool command);
+bool lpt1284_peripheral_ecp_read(Lpt1284Peripheral *p, uint8_t *byte,
+                                 bool *command);
+bool lpt1284_peripheral_epp_write(Lpt1284Peripheral *p, bool addr,
+                                  uint8_t val);
+bool lpt1284_peripheral_epp_read(Lpt1284Peripheral *p, bool addr,
+                                 uint8_t *val);
+
+#endif /* HW_CHAR_LPT1284_CHAIN_INTERNAL_H */
