@@ -31,10 +31,15 @@ def opt(value: object) -> str:
 
 @dataclass(frozen=True)
 class Peripheral:
-    """One peripheral: ``kind`` from KINDS, ``addr`` 0-3 or None for end."""
+    """One peripheral: ``kind`` from KINDS, ``addr`` 0-3 or None for end.
+
+    ``props`` are extra QEMU properties of this device, e.g.
+    ``(("device-id", "MFG:x;MDL:y;"),)``.
+    """
 
     kind: str
     addr: Optional[int] = None
+    props: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def addr_name(self) -> str:
@@ -57,7 +62,9 @@ class Peripheral:
         device = f"{KINDS[self.kind]},id={self.qom_id},chardev={chardev}"
         if self.addr is not None:
             device += f",addr={self.addr}"
-        device += "".join(f",{k}={opt(v)}" for k, v in (props or {}).items())
+        merged = dict(props or {})
+        merged.update(self.props)
+        device += "".join(f",{k}={opt(v)}" for k, v in merged.items())
         return ["-chardev", f"file,id={chardev},path={opt(outdir / (self.name + '.bin'))}",
                 "-device", device]
 

@@ -166,3 +166,82 @@ class Host:
             assert self.wait(S_ACK, S_ACK), "no event 45"
             self.control(ctl | C_AUTOFD)                # event 46
         return bytes(out)
+
+
+# -- IEEE 1284.3 command packets, as Linux's drivers/parport/daisy.c sends them
+
+#: status bits daisy.c masks when it checks the packet prefix
+CPP_MASK = S_BUSY | S_PERROR | S_SELECT | S_ERROR
+#: the prefix answers daisy.c expects (status register bits)
+CPP_AFTER_FF = S_BUSY | S_PERROR | S_SELECT | S_ERROR
+CPP_AFTER_87 = S_SELECT | S_ERROR
+
+# 1284.3 commands (+ address)
+ASSIGN, DESELECT_ALL, SELECT, EPP_SELECT, ECP_SELECT = 0x00, 0x30, 0xE0, 0x20, 0xD0
+
+
+class CppFailed(Exception):
+    """The chain did not answer the packet prefix: no 1284.3 device."""
+
+    def __init__(self, step: str, status: int) -> None:
+        super().__init__(f"{step}({status:02x})")
+        self.step, self.status = step, status
+
+
+def cpp_prefix(qt: QTest) -> None:
+    """AA 55 00 FF, check, 87, check, 78: cpp_daisy / assign_addrs."""
+    qt.outb(CONTROL, 0x0C)                      # parport_data_forward
+    for byte in (0xAA, 0x55, 0x00, 0xFF):
+        qt.outb(DATA, byte)
+    status = qt.inb(STATUS) & CPP_MASK
+    if status != CPP_AFTER_FF:
+        raise CppFailed("aa5500ff", status)
+    qt.outb(DATA, 0x87)
+    status = qt.inb(STATUS) & CPP_MASK
+    if status != CPP_AFTER_87:
+        raise CppFailed("aa5500ff87", status)
+    qt.outb(DATA, 0x78)
+
+
+def cpp(qt: QTest, command: int) -> int:
+    """cpp_daisy(): the status sampled while nStrobe is low."""
+    cpp_prefix(qt)
+    qt.outb(DATA, command)
+    qt.outb(CONTROL, 0x0D)
+    status = qt.inb(STATUS)
+    qt.outb(CONTROL, 0x0C)
+    qt.outb(DATA, 0xFF)
+    return status
+
+
+def select(qt: QTest, addr: int, kind: int = SELECT) -> bool:
+    """A select as share.c reads it: acknowledged when nFault is high."""
+    return bool(cpp(qt, kind + addr) & S_ERROR)
+
+
+def assign_addrs(qt: QTest) -> int:
+    """daisy.c's assign_addrs(): how many daisy devices answered."""
+    try:
+        cpp_prefix(qt)
+    except CppFailed:
+        return 0
+    status = qt.inb(STATUS)
+    found = 0
+    while (status & (S_PERROR | S_SELECT)) == (S_PERROR | S_SELECT) and found < 4:
+        qt.outb(DATA, found)
+        qt.outb(CONTROL, 0x0D)
+        qt.outb(CONTROL, 0x0C)
+        found += 1
+        if not status & S_BUSY:                 # it said it was the last
+            break
+        status = qt.inb(STATUS)
+    qt.outb(DATA, 0xFF)
+    return found
+
+
+def print_compat(qt: QTest, data: bytes) -> None:
+    """Compatibility-mode bytes with the SPP handshake, as lp sends them."""
+    for byte in data:
+        qt.outb(DATA, byte)
+        qt.outb(CONTROL, 0x0D)
+        qt.outb(CONTROL, 0x0C)

@@ -112,3 +112,29 @@ def test_nfault_interrupt_follows_nerrintren(make_qtest: Callable[..., QTest]) -
     qt.outb(ECR, PS2 | 0x04)
     qmp.qom_set(mon, "/machine/peripheral/printer-end", "fault", True)
     assert qt.irq_events() == []
+
+
+def test_dma_resumes_when_paper_out_clears(make_qtest: Callable[..., QTest]) -> None:
+    """A DMA transfer held up by paper-out goes on when paper-out is cleared."""
+    qt = make_qtest("printer@end")
+    printer = "/machine/peripheral/printer-end"
+    block = random.Random(3).randbytes(4096)
+    qt.memwrite(0x100000, block)
+    qmp.qom_set(qt.qmp(), printer, "paper-out", True)
+    program_dma(qt, DMA_MEM_TO_DEV, 0x100000, len(block))
+    qt.inb(DMA_STATUS)
+    qt.outb(ECR, PS2 | 0x14)
+    qt.outb(ECR, PPFIFO | 0x18)                 # dmaEn, serviceIntr clear
+    for _ in range(5):
+        qt.clock_step(1_000_000)
+    assert qt.inb(ECR) & 0x04 == 0              # held up: no terminal count
+    out = qt.rundir / "printer@end.bin"
+    assert out.read_bytes() == b""
+    # Only the knob changes: no register write restarts the transfer
+    qmp.qom_set(qt.qmp(), printer, "paper-out", False)
+    for _ in range(5):
+        if qt.inb(ECR) & 0x04:
+            break
+        qt.clock_step(1_000_000)
+    assert qt.inb(ECR) & 0x04                   # terminal count
+    assert out.read_bytes() == block

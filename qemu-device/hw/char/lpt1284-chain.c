@@ -332,7 +332,16 @@ static void lpt1284_chain_instance_init(Object *obj)
                                   OBJ_PROP_FLAG_READ);
     object_property_add_uint8_ptr(obj, "status", &chain->status,
                                   OBJ_PROP_FLAG_READ);
-    qbus_set_bus_hotplug_handler(BUS(obj));
+}
+
+/* The chain of a controller, named "<controller id>.0"; hot-pluggable. */
+Lpt1284Chain *lpt1284_chain_new(DeviceState *controller)
+{
+    BusState *bus = qbus_new(TYPE_LPT1284_CHAIN, controller, NULL);
+
+    /* The link needs the bus in the QOM tree, so not in instance_init */
+    qbus_set_bus_hotplug_handler(bus);
+    return LPT1284_CHAIN(bus);
 }
 
 static int lpt1284_chain_post_load(void *opaque, int version_id)

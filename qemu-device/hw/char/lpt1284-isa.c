@@ -66,7 +66,7 @@ static void isa_lpt1284_realize(DeviceState *dev, Error **errp)
     ISALpt1284State *isa = ISA_LPT1284(dev);
     Lpt1284State *s = &isa->state;
     IsaDma *dma = NULL;
-    BusState *chain;
+    Lpt1284Chain *chain;
 
     if (isa->iobase > ISA_LPT1284_IOBASE_MAX || (isa->iobase & 7)) {
         error_setg(errp, "iobase 0x%x is not usable: it must be 8-aligned "
@@ -100,8 +100,8 @@ static void isa_lpt1284_realize(DeviceState *dev, Error **errp)
         }
     }
 
-    chain = qbus_new(TYPE_LPT1284_CHAIN, dev, NULL);
-    lpt1284_init(s, LPT1284_CHAIN(chain), isa_get_irq(isadev, isa->isairq),
+    chain = lpt1284_chain_new(dev);
+    lpt1284_init(s, chain, isa_get_irq(isadev, isa->isairq),
                  dma, isa->dma);
 
     memory_region_init_io(&isa->io_base, OBJECT(dev), &lpt1284_base_ops, s,

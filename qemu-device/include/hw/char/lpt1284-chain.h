@@ -267,6 +267,7 @@ struct Lpt1284PeripheralClass {
 };
 
 /* Controller side */
+Lpt1284Chain *lpt1284_chain_new(DeviceState *controller);
 void lpt1284_chain_set_ops(Lpt1284Chain *chain, const Lpt1284ChainOps *ops,
                            void *opaque);
 void lpt1284_chain_drive(Lpt1284Chain *chain, uint8_t data, uint8_t ctrl,
