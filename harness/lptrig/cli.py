@@ -1,10 +1,15 @@
 """Command line: boot the guest with a chain, run a command or a shell."""
 
 import argparse
+import math
+import os
+import re
+import shutil
 import sys
 import tempfile
-from pathlib import Path
-from typing import NoReturn, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import List, NoReturn, Optional, Sequence, Tuple
 
 from .chain import DEFAULT_SPEC, Chain
 from .errors import CommandTimeout, GuestError, LptrigError
@@ -86,22 +91,66 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: a kernel module name as /init's lptrig.load= takes it
+_MODULE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _parse_add(arg: str) -> Tuple[Path, str]:
     host, _, guest = arg.partition(":")
     path = Path(host)
     if not path.is_file():
         raise LptrigError(f"--add {arg}: no such file {host!r}")
+    if not os.access(path, os.R_OK):
+        raise LptrigError(f"--add {arg}: cannot read {host!r}")
     guest = guest or f"/root/{path.name}"
     if not guest.startswith("/"):
         raise LptrigError(f"--add {arg}: the guest path must be absolute")
+    if guest.endswith("/") or ".." in PurePosixPath(guest).parts:
+        raise LptrigError(f"--add {arg}: the guest path must name a file, without '..'")
     return path, guest
 
 
-def _machine(args: argparse.Namespace, out: Path) -> Machine:
+def _check_modules(modules: str) -> str:
+    """``modules`` if it is a comma-separated list of module names ("" for none)."""
+    for name in modules.split(",") if modules else []:
+        if not _MODULE_NAME.fullmatch(name):
+            raise LptrigError(f"--modules {modules}: {name!r} is not a module name "
+                              "(comma-separated names like parport_pc,lp,ppdev)")
+    return modules
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The checked arguments: what the Machine is built from."""
+
+    chain: Chain
+    modules: str
+    add_files: List[Tuple[Path, str]]
+    trace: List[str]
+
+
+def _setup(args: argparse.Namespace) -> _Setup:
+    """Check every argument, before anything is created or started."""
     chain = Chain.stock() if args.stock else Chain.parse(args.chain or DEFAULT_SPEC)
-    modules = with_fifo(args.modules) if args.fifo else args.modules
-    return Machine(out, chain, modules=modules, trace=args.trace,
-                   add_files=[_parse_add(arg) for arg in args.add])
+    modules = _check_modules(args.modules)
+    if args.fifo:
+        modules = with_fifo(modules)
+    add_files = [_parse_add(arg) for arg in args.add]
+    for pattern in args.trace:
+        if not pattern or "," in pattern:
+            raise LptrigError(f"--trace {pattern!r}: give one non-empty event pattern "
+                              "without commas (repeat --trace for more)")
+    for flag, value in (("--timeout", args.timeout), ("--boot-timeout", args.boot_timeout)):
+        if not (math.isfinite(value) and value > 0):
+            raise LptrigError(f"{flag} {value:g}: give a number of seconds above 0")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise LptrigError(f"--out {args.out}: exists and is not a directory")
+    return _Setup(chain, modules, add_files, list(args.trace))
+
+
+def _machine(setup: _Setup, out: Path) -> Machine:
+    return Machine(out, setup.chain, modules=setup.modules, trace=setup.trace,
+                   add_files=setup.add_files)
 
 
 def _report(machine: Machine) -> None:
@@ -115,8 +164,15 @@ def _report(machine: Machine) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    setup = _setup(args)  # bad input stops here, before anything exists
+    made = args.out is None
     out = args.out or Path(tempfile.mkdtemp(prefix="lptrig-run-"))
-    machine = _machine(args, out)
+    try:
+        machine = _machine(setup, out)  # no QEMU or image, bad LPTRIG_ACCEL
+    except BaseException:
+        if made:
+            out.rmdir()
+        raise
     status = 0
     try:
         machine.start()
@@ -138,7 +194,10 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         sys.stdout.flush()
         machine.shutdown()
-        _report(machine)
+        if machine.exitcode is not None:  # QEMU ran: keep and show its logs
+            _report(machine)
+        elif made:  # QEMU never started: leave nothing behind
+            shutil.rmtree(out, ignore_errors=True)
     machine.check_console()
     return status
 
@@ -148,7 +207,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.action == "cmdline":
-            machine = _machine(args, (args.out or Path("lptrig-out")).absolute())
+            machine = _machine(_setup(args), (args.out or Path("lptrig-out")).absolute())
             print(machine.command_line())
             machine.shutdown()
             return 0

@@ -1,11 +1,12 @@
 """Bad input gets one clear error line and a non-zero status: chain specs
-and flags in the CLI, device properties in QEMU.  No traceback, no abort."""
+and flags in the CLI, device properties in QEMU.  No traceback, no abort,
+and a CLI run that starts nothing creates nothing."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -14,8 +15,8 @@ from lptrig import paths
 HARNESS = Path(__file__).resolve().parents[2] / "harness"
 
 
-def lptrig(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(HARNESS))
+def lptrig(*args: str, **env: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(HARNESS), **env)
     return subprocess.run([sys.executable, "-m", "lptrig", *args], env=env,
                           capture_output=True, text=True, timeout=60)
 
@@ -50,6 +51,64 @@ def test_bad_cli_flags(args: List[str]) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip()
+
+
+THIS = str(Path(__file__).resolve())
+
+
+#: (run arguments, environment) that must fail before anything starts
+NOTHING_STARTS: List[Tuple[List[str], Dict[str, str]]] = [
+    (["--chain", "bogus@9"], {}),
+    (["--chain", "printer@end,loopback@end"], {}),
+    (["--add", "/nonexistent/file"], {}),
+    (["--add", f"{THIS}:root/relative"], {}),
+    (["--add", f"{THIS}:/root/../etc/x"], {}),
+    (["--add", f"{THIS}:/root/"], {}),
+    (["--modules", "parport_pc;reboot"], {}),
+    (["--modules", "parport_pc,,lp"], {}),
+    (["--modules", "lp ppdev"], {}),
+    (["--timeout", "0"], {}),
+    (["--timeout", "-1"], {}),
+    (["--timeout", "nan"], {}),
+    (["--boot-timeout", "0"], {}),
+    (["--trace", "lpt1284*,enable=x"], {}),
+    (["--trace", ""], {}),
+    (["--out", THIS], {}),
+    (["--timeout", "soon"], {}),
+    (["--chain", "printer@end", "--stock"], {}),
+    (["--bogus"], {}),
+    ([], {"LPTRIG_QEMU": "/nonexistent/qemu"}),
+    ([], {"LPTRIG_ACCEL": "warp"}),
+]
+
+
+@pytest.mark.parametrize("args,env", NOTHING_STARTS, ids=[
+    " ".join(args) or " ".join(f"{k}={v}" for k, v in env.items())
+    for args, env in NOTHING_STARTS])
+def test_bad_input_creates_nothing(args: List[str], env: Dict[str, str],
+                                   tmp_path: Path) -> None:
+    """A run that starts nothing leaves nothing in $TMPDIR (no lptrig-run-*)."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    result = lptrig("run", *args, "--", "true", TMPDIR=str(tmpdir), **env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lptrig: error:"), result.stderr
+    assert sorted(p.name for p in tmpdir.iterdir()) == []
+
+
+def test_qemu_start_failure_keeps_logs(tmp_path: Path) -> None:
+    """Once QEMU was started, its run directory and logs stay and are named."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    result = lptrig("run", "--", "true", TMPDIR=str(tmpdir), LPTRIG_QEMU="/bin/false")
+    assert result.returncode == 3, result.stderr
+    assert "QEMU exited with status 1 at start" in result.stderr
+    assert "Traceback" not in result.stderr
+    runs = list(tmpdir.iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("lptrig-run-"), runs
+    assert (runs[0] / "qemu.log").is_file()
+    assert f"{runs[0]}/qemu.log" in result.stderr
 
 
 @pytest.mark.parametrize("device,message", [
