@@ -3,6 +3,14 @@
 Commands are framed as in labgrid's shell driver: a random marker, split
 with quotes so the tty echo of the command line never matches, brackets the
 output, and the closing marker carries ``$?``.
+
+The command itself goes to the shell as one single-quoted word for
+``command eval``, so the shell reads all of a multi-line command (printing
+its PS2 continuation prompts) before it prints the opening marker, and never
+prints a PS1 prompt between the markers: the framed text is exactly what
+the command printed.  A here-doc may end the command, a ``#`` comment
+cannot swallow the closing marker, and a syntax error is the command's
+status 2 (``command`` keeps the interactive shell from abandoning the line).
 """
 
 import codecs
@@ -10,6 +18,7 @@ import os
 import re
 import secrets
 import select
+import shlex
 import socket
 import sys
 import termios
@@ -160,7 +169,7 @@ class Console:
         start = time.monotonic()
         self._quiet(timeout)
         marker = secrets.token_hex(6)
-        line = (f"printf '\\n%s\\n' \"{marker}-\"\"BEGIN\"; {cmd}; "
+        line = (f"printf '\\n%s\\n' \"{marker}-\"\"BEGIN\"; command eval {shlex.quote(cmd)}; "
                 f"printf '\\n%s %d\\n' \"{marker}-\"\"END\" $?\n")
         if len(line.encode()) > _MAX_LINE:
             raise GuestError(f"guest command is too long for the console "
