@@ -140,6 +140,13 @@ def test_bad_controller_properties(device: str, message: str) -> None:
     (["isa-lpt1284", "ieee1284-printer", "ieee1284-loopback"],
      "already has an end-of-chain device"),
     (["isa-lpt1284", "ieee1284-loopback,size=0"], "size 0 is out of range"),
+    (["isa-lpt1284", "ieee1284-printer,busy-ns=1000000001"], "busy-ns and ack-ns"),
+    (["isa-lpt1284", "ieee1284-printer,ack-ns=4000000000"], "busy-ns and ack-ns"),
+    (["isa-lpt1284", "ieee1284-printer,addr=0", "ieee1284-printer,addr=0"],
+     "chain position 0 is already taken"),
+    (["isa-lpt1284", "ieee1284-printer,addr=0", "ieee1284-printer,addr=1",
+      "ieee1284-printer,addr=2", "ieee1284-printer,addr=3", "ieee1284-printer,addr=4"],
+     "addr 4 is not a chain position"),
 ])
 def test_bad_chain_devices(devices: List[str], message: str) -> None:
     args = [str(paths.qemu_binary()), "-M", "pc", "-nodefaults", "-display", "none",

@@ -261,3 +261,19 @@ def test_hot_plug(make_qtest: Callable[..., QTest], tmp_path: Path) -> None:
     mon.command("device_add", driver="ieee1284-loopback", id="newend", bus="lpt0.0")
     assert qt.inb(STATUS) & 0xF8 == PRINTER_IDLE
     assert mon.command("query-status")["status"] in ("running", "paused", "prelaunch")
+
+
+def test_hot_plug_refuses_what_cannot_be_on_a_cable(make_qtest: Callable[..., QTest]) -> None:
+    qt = make_qtest("printer@0,printer@end")
+    mon = qt.qmp()
+    for props, message in [
+            ({"addr": 0}, "chain position 0 is already taken"),
+            ({}, "already has an end-of-chain device"),
+            ({"addr": 7}, "addr 7 is not a chain position")]:
+        with pytest.raises(Exception) as refused:
+            mon.command("device_add", driver="ieee1284-loopback", bus="lpt0.0", **props)
+        assert message in str(refused.value)
+    # QEMU goes on, the chain as it was
+    assert assign_addrs(qt) == 1
+    print_compat(qt, b"ok")
+    assert outputs(qt) == {"printer@0": b"", "printer@end": b"ok"}
