@@ -1,10 +1,12 @@
 """Chain specs: which controller and which IEEE 1284 peripherals to plug in.
 
 A spec is comma-separated ``KIND@ADDR`` items, ADDR being a 1284.3 daisy
-address ``0``-``3`` or ``end`` (the end-of-chain device), for example
-``printer@0,loopback@1,printer@end``. Peripherals are passed to QEMU in the
-order written. Each peripheral's chardev output goes to
-``<outdir>/<kind>@<addr>.bin``.
+position ``0``-``3`` (0 nearest the host) or ``end`` (the end-of-chain
+device), for example ``printer@0,loopback@1,printer@end`` (the default).
+Peripherals are passed to QEMU in the order written; QEMU keeps them in
+chain order. Gaps are allowed: Linux's scan numbers the daisy devices in
+chain order, so ``printer@0,printer@2`` gives 1284.3 addresses 0 and 1.
+Each peripheral's chardev output goes to ``<outdir>/<kind>@<addr>.bin``.
 """
 
 from dataclasses import dataclass, field
@@ -13,7 +15,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from .errors import LptrigError
 
-DEFAULT_SPEC = "printer@end"
+DEFAULT_SPEC = "printer@0,loopback@1,printer@end"
 
 #: spec kind -> QOM type of the peripheral
 KINDS: Mapping[str, str] = {
