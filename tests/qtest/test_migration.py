@@ -7,8 +7,9 @@ fault knobs).
 """
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Iterator, List, Optional
 
 from lptrig import qmp
 from lptrig.chain import Chain, Peripheral
@@ -32,19 +33,20 @@ def migrate_to(qt: QTest, path: Path) -> None:
     raise AssertionError("migration did not complete")
 
 
+@contextmanager
 def load_from(rundir: Path, chain: Optional[Chain], image: Path,
-              extra_args: Optional[List[str]] = None) -> QTest:
-    """A second QEMU with the same devices, loaded from ``image`` (started)."""
-    dst = QTest(rundir, chain, extra_args=["-incoming", "defer"] + (extra_args or []))
-    dst.start()
-    mon = dst.qmp()
-    mon.command("migrate-incoming", uri=f"exec:cat {image}")
-    for _ in range(200):
-        if mon.command("query-migrate").get("status") == "completed":
-            return dst
-        time.sleep(0.05)
-    dst.close()
-    raise AssertionError("incoming migration did not complete")
+              extra_args: Optional[List[str]] = None) -> Iterator[QTest]:
+    """A second QEMU with the same devices, loaded from ``image``."""
+    with QTest(rundir, chain, extra_args=["-incoming", "defer"] + (extra_args or [])) as dst:
+        mon = dst.qmp()
+        mon.command("migrate-incoming", uri=f"exec:cat {image}")
+        for _ in range(200):
+            if mon.command("query-migrate").get("status") == "completed":
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("incoming migration did not complete")
+        yield dst
 
 
 def test_two_ports_with_the_same_peripherals(tmp_path: Path) -> None:
@@ -65,11 +67,8 @@ def test_two_ports_with_the_same_peripherals(tmp_path: Path) -> None:
         host.terminate()
         assert src.inb(0x279) & 0xF8 == 0xD8    # so is 0x278: idle printer
         migrate_to(src, image)
-    dst = load_from(tmp_path / "dst", None, image, args)
-    try:
+    with load_from(tmp_path / "dst", None, image, args) as dst:
         assert dst.inb(0x279) & 0xF8 == 0xD8
-    finally:
-        dst.close()
 
 
 def test_fifo_bytes_survive_migration(tmp_path: Path) -> None:
@@ -86,15 +85,12 @@ def test_fifo_bytes_survive_migration(tmp_path: Path) -> None:
         ecr = src.inb(ECR)
         assert ecr & 0x01 == 0                  # 4 bytes queued: loopback full
         migrate_to(src, image)
-    dst = load_from(tmp_path / "dst", chain, image)
-    try:
+    with load_from(tmp_path / "dst", chain, image) as dst:
         dst.clock_step(1_000_000)
         assert dst.inb(ECR) == ecr              # still queued, not run away
         host = Host(dst)                        # PS/2 mode: resets the FIFO
         assert host.negotiate(NIBBLE)
         assert host.read_nibble(64) == b"abcd"
-    finally:
-        dst.close()
 
 
 def test_selection_survives_migration(tmp_path: Path) -> None:
@@ -106,16 +102,13 @@ def test_selection_survives_migration(tmp_path: Path) -> None:
         assert select(src, 1)
         print_compat(src, b"before ")
         migrate_to(src, image)
-    dst = load_from(tmp_path / "dst", chain, image)
-    try:
+    with load_from(tmp_path / "dst", chain, image) as dst:
         print_compat(dst, b"after")             # still device 1
         assert select(dst, 0)                   # and the addresses stayed
         print_compat(dst, b"zero")
         out = {name: path.read_bytes()
                for name, path in chain.output_files(dst.rundir).items()}
         assert out == {"printer@0": b"zero", "printer@1": b"after", "printer@end": b""}
-    finally:
-        dst.close()
 
 
 def test_state_survives_migration(tmp_path: Path) -> None:
@@ -137,15 +130,7 @@ def test_state_survives_migration(tmp_path: Path) -> None:
         lines = [qmp.qom_get(src.qmp(), CHAIN, p) for p in ("host-data", "host-control")]
         migrate_to(src, image)
 
-    with QTest(tmp_path / "dst", chain, extra_args=["-incoming", "defer"]) as dst:
-        mon = dst.qmp()
-        mon.command("migrate-incoming", uri=f"exec:cat {image}")
-        for _ in range(200):
-            if mon.command("query-migrate").get("status") == "completed":
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("incoming migration did not complete")
+    with load_from(tmp_path / "dst", chain, image) as dst:
         assert [dst.inb(p) for p in (DATA, STATUS, CONTROL, ECR)] == before
         assert [qmp.qom_get(dst.qmp(), CHAIN, p)
                 for p in ("host-data", "host-control")] == lines

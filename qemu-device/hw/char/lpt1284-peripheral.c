@@ -778,7 +778,8 @@ static void lpt1284_peripheral_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "device-id is longer than %d bytes", UINT16_MAX - 2);
         return;
     }
-    if (p->busy_ns > LPT1284_TIMING_MAX_NS || p->ack_ns > LPT1284_TIMING_MAX_NS) {
+    if (p->busy_ns > LPT1284_TIMING_MAX_NS ||
+        p->ack_ns > LPT1284_TIMING_MAX_NS) {
         error_setg(errp, "busy-ns and ack-ns must be at most %d (1 s)",
                    LPT1284_TIMING_MAX_NS);
         return;
