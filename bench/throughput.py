@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""Guest-to-printer throughput through Linux's lp (/dev/lp0), per port model.
+"""Guest-to-printer throughput through Linux's parport drivers, per port model.
 
 Boots one guest per configuration (CONFIGS below), copies a random file
-into it, times ``cat FILE > /dev/lp0`` inside the guest (monotonic clock,
-from /proc/timer_list), checks that the printer's output file is
-byte-identical to what was sent, and prints a table: bytes, seconds, bytes/s
-and the ratio to QEMU's stock isa-parallel.
+into it, times the row's command inside the guest (``cat FILE > /dev/lp0``
+unless the row says otherwise; monotonic clock, from /proc/timer_list),
+checks that the row's printer received exactly the bytes sent and every
+other peripheral nothing, and prints a table: bytes, seconds, bytes/s and
+the ratio to QEMU's stock isa-parallel.
 
     PYTHONPATH=harness /usr/bin/python3 bench/throughput.py [--quick]
     make bench
@@ -19,6 +20,7 @@ import argparse
 import os
 import random
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -29,7 +31,8 @@ from typing import Dict, List, Optional, Sequence
 
 from lptrig import accel as accel_mod
 from lptrig import paths
-from lptrig.chain import Chain
+from lptrig import progs as progs_mod
+from lptrig.chain import KINDS, Chain
 from lptrig.errors import LptrigError
 from lptrig.machine import Machine
 
@@ -37,20 +40,39 @@ from lptrig.machine import Machine
 #
 # name:    the row's label
 # chain:   "stock" (QEMU's isa-parallel, no chain) or a chain spec for isa-lpt1284
-# props:   isa-lpt1284 properties; ones this QEMU does not have are dropped,
-#          with a note in the output
+# props:   isa-lpt1284 properties; device_props: properties of every peripheral
+#          (busy-ns/ack-ns: the compatibility handshake's timing, default 0).
+#          Ones this QEMU does not have are dropped, with a note in the output
 # modules: what the guest loads at boot; parport_pc_fifo is Linux's parport_pc
 #          built with CONFIG_PARPORT_PC_FIFO (ECP FIFO + ISA DMA, images/parport-fifo)
 # size:    "stock" = use --stock-size (the stock port is slow), else --size
+# command: the guest shell command that is timed (default LP_COMMAND); the
+#          file is /root/data.bin
+# output:  the peripheral (chain spec name, e.g. "printer@1") that must receive
+#          the file byte for byte; every other one must receive nothing
+#          (default: the end of the chain, or the stock port)
+# progs:   guest programs (tests/guest/progs) put in /usr/bin for the command
+LP_COMMAND = "cat /root/data.bin > /dev/lp0"
+LP = "parport_pc,lp,ppdev"
+
 CONFIGS: List[Dict[str, object]] = [
-    {"name": "stock isa-parallel", "chain": "stock", "props": {},
-     "modules": "parport_pc,lp,ppdev", "size": "stock"},
+    {"name": "stock isa-parallel", "chain": "stock",
+     "modules": LP, "size": "stock"},
     {"name": "isa-lpt1284 SPP only", "chain": "printer@end",
      "props": {"ps2": "off", "epp": "off", "ecp": "off"},
-     "modules": "parport_pc,lp,ppdev", "size": "full"},
+     "modules": LP, "size": "full"},
     {"name": "isa-lpt1284 ECP+DMA, FIFO parport_pc", "chain": "printer@end",
-     "props": {},
      "modules": "parport_pc_fifo,lp,ppdev", "size": "full"},
+    {"name": "isa-lpt1284 default, Debian parport_pc + lp", "chain": "printer@end",
+     "modules": LP, "size": "full"},
+    {"name": "isa-lpt1284 default, real-printer timing", "chain": "printer@end",
+     "device_props": {"busy-ns": "2000", "ack-ns": "5000"},
+     "modules": LP, "size": "full"},
+    {"name": "isa-lpt1284 daisy device 1 via ppdev (1284.3 select)",
+     "chain": "printer@0,printer@1,printer@end",
+     "modules": LP, "size": "full",
+     "command": "ppdev_xfer -s 1 -t 30 write compat /root/data.bin",
+     "output": "printer@1", "progs": ["ppdev_xfer"]},
 ]
 
 DEFAULT_SIZE = 1 << 20
@@ -59,8 +81,10 @@ QUICK_SIZE = 64 << 10
 QUICK_STOCK_SIZE = 16 << 10
 SEED = 1284
 
-# Runs in the guest: time the copy with the monotonic clock (ns from
-# /proc/timer_list; busybox date has no %N), /proc/uptime (10 ms) if absent.
+# Runs in the guest as ``bench.sh COMMAND``: time COMMAND (a shell command
+# line) with the monotonic clock (ns from /proc/timer_list; busybox date has
+# no %N), /proc/uptime (10 ms) if absent.  A /dev path in COMMAND must be a
+# character device (writing to a missing /dev/lp0 would make a plain file).
 GUEST_SCRIPT = r"""#!/bin/sh
 now() {
 	if [ -r /proc/timer_list ]; then
@@ -70,9 +94,17 @@ now() {
 		echo "${up%.*}${up#*.}0000000"
 	fi
 }
-[ -c /dev/lp0 ] || { echo "bench: no /dev/lp0" >&2; exit 1; }
+[ $# -eq 1 ] || { echo "usage: bench.sh COMMAND" >&2; exit 2; }
+set -f
+for word in $1; do
+	case $word in
+	*/dev/*) dev=/dev/${word#*/dev/}
+		[ -c "$dev" ] || { echo "bench: no $dev" >&2; exit 1; } ;;
+	esac
+done
+set +f
 t0=$(now)
-cat "$1" >/dev/lp0
+eval "$1"
 rc=$?
 t1=$(now)
 echo "bench rc=$rc t0=$t0 t1=$t1"
@@ -91,6 +123,8 @@ class Row:
     host_seconds: Optional[float] = None
     error: str = ""
     dropped: Sequence[str] = ()
+    command: str = LP_COMMAND
+    output: str = ""
     rundir: Optional[Path] = None
 
     @property
@@ -111,15 +145,36 @@ def parse_size(text: str) -> int:
     return value
 
 
-def lpt1284_properties() -> Optional[set]:
-    """Property names of isa-lpt1284 in this QEMU (None if it cannot tell)."""
+def device_properties(driver: str) -> Optional[set]:
+    """Property names of QEMU device ``driver`` (None if it cannot tell)."""
     try:
-        out = subprocess.run([str(paths.qemu_binary()), "-device", "isa-lpt1284,help"],
+        out = subprocess.run([str(paths.qemu_binary()), "-device", f"{driver},help"],
                              capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     names = set(re.findall(r"^\s+([\w-]+)=", out.stdout, re.MULTILINE))
     return names or None
+
+
+def known_properties(configs: Sequence[Dict[str, object]]) -> Dict[str, Optional[set]]:
+    """Property names of isa-lpt1284 and of every peripheral driver the configs use."""
+    drivers = {"isa-lpt1284"}
+    for config in configs:
+        if config["chain"] != "stock":
+            drivers |= {KINDS[p.kind] for p in Chain.parse(str(config["chain"])).peripherals}
+    return {driver: device_properties(driver) for driver in sorted(drivers)}
+
+
+def keep_known(props: Dict[str, str], known: Sequence[Optional[set]],
+               dropped: List[str]) -> Dict[str, str]:
+    """``props`` without those some driver in ``known`` lacks (noted in ``dropped``)."""
+    kept = {}
+    for key, value in props.items():
+        if any(names is not None and key not in names for names in known):
+            dropped.append(f"{key}={value}")
+        else:
+            kept[key] = value
+    return kept
 
 
 def data_file(outdir: Path, size: int) -> Path:
@@ -129,27 +184,64 @@ def data_file(outdir: Path, size: int) -> Path:
     return path
 
 
-def run_config(config: Dict[str, object], size: int, outdir: Path, known: Optional[set],
-               timeout: float) -> Row:
+def differs_at(got: bytes, sent: bytes) -> int:
+    """Index of the first differing byte of two unequal strings."""
+    return next((i for i, (a, b) in enumerate(zip(got, sent)) if a != b), min(len(got), len(sent)))
+
+
+def check_outputs(chain: Chain, rundir: Path, output: str, data: bytes) -> str:
+    """"" if ``output`` received ``data`` and every other peripheral nothing."""
+    files = chain.output_files(rundir)
+    problems = []
+    for name, path in files.items():
+        got = path.read_bytes() if path.exists() else b""
+        if name == output and got != data:
+            problems.append(f"{name} output differs: {len(got)} bytes received, {len(data)} "
+                            f"sent (first difference at byte {differs_at(got, data)})")
+        elif name != output and got:
+            problems.append(f"{name} received {len(got)} bytes, expected none")
+    return "; ".join(problems)
+
+
+def run_config(config: Dict[str, object], size: int, outdir: Path,
+               known: Dict[str, Optional[set]], timeout: float) -> Row:
     name = str(config["name"])
     row = Row(name, size)
     props = {str(k): str(v) for k, v in dict(config.get("props") or {}).items()}  # type: ignore[call-overload]
+    device_props = {str(k): str(v)
+                    for k, v in dict(config.get("device_props") or {}).items()}  # type: ignore[call-overload]
+    dropped: List[str] = []
     if config["chain"] == "stock":
         chain = Chain.stock()
     else:
-        if known is not None:
-            row.dropped = [f"{k}={v}" for k, v in props.items() if k not in known]
-            props = {k: v for k, v in props.items() if k in known}
-        chain = Chain.parse(str(config["chain"]), props=props)
+        kinds = Chain.parse(str(config["chain"])).peripherals
+        props = keep_known(props, [known.get("isa-lpt1284")], dropped)
+        device_props = keep_known(device_props, [known.get(KINDS[p.kind]) for p in kinds],
+                                  dropped)
+        chain = Chain.parse(str(config["chain"]), props=props, device_props=device_props)
+    row.dropped = dropped
+    row.command = command = str(config.get("command") or LP_COMMAND)
+    row.output = output = str(config.get("output") or next(
+        (p.name for p in chain.peripherals if p.addr is None), "stock"))
+    if output not in chain.output_files(outdir):
+        row.error = (f"output {output!r} is not a peripheral of chain {config['chain']!r} "
+                     f"(it has {', '.join(chain.output_files(outdir)) or 'none'})")
+        return row
     slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
     row.rundir = outdir / slug
     data = data_file(outdir, size)
     script = outdir / "bench.sh"
     script.write_text(GUEST_SCRIPT)
     script.chmod(0o755)
-    vm = Machine(row.rundir, chain, modules=str(config["modules"]),
-                 add_files=[(data, "/root/data.bin"), (script, "/root/bench.sh")])
-    print(f"bench: {name}: {size} bytes, run directory {row.rundir}", file=sys.stderr)
+    try:
+        files = [(data, "/root/data.bin"), (script, "/root/bench.sh")]
+        files += [progs_mod.add_file(str(prog)) for prog in config.get("progs") or ()]  # type: ignore[attr-defined]
+    except LptrigError as exc:
+        row.error = str(exc).splitlines()[0]
+        return row
+    vm = Machine(row.rundir, chain, modules=str(config["modules"]), add_files=files)
+    print(f"bench: {name}: {size} bytes, `{command}` -> {output}, "
+          f"run directory {row.rundir}", file=sys.stderr)
     try:
         vm.start()
         vm.wait_ready(300)
@@ -157,11 +249,11 @@ def run_config(config: Dict[str, object], size: int, outdir: Path, known: Option
         found = re.search(r"\[([A-Z0-9,]*)\]", banner)
         row.port = found.group(1) if found else "no parport0"
         start = time.monotonic()
-        result = vm.console.run("/root/bench.sh /root/data.bin", timeout)
+        result = vm.console.run(f"/root/bench.sh {shlex.quote(command)}", timeout)
         row.host_seconds = time.monotonic() - start
         times = re.search(r"bench rc=(\d+) t0=(\d+) t1=(\d+)", result.output)
         if result.status != 0 or not times:
-            row.error = f"guest copy failed (status {result.status}): {result.output.strip()}"
+            row.error = f"guest command failed (status {result.status}): {result.output.strip()}"
         else:
             row.seconds = (int(times.group(3)) - int(times.group(2))) / 1e9
     except LptrigError as exc:
@@ -173,12 +265,7 @@ def run_config(config: Dict[str, object], size: int, outdir: Path, known: Option
     except LptrigError as exc:
         row.error = row.error or str(exc).splitlines()[0]
     if not row.error:
-        out = next(iter(chain.output_files(row.rundir).values()))
-        got = out.read_bytes() if out.exists() else b""
-        if got != data.read_bytes():
-            row.error = (f"printer output differs: {len(got)} bytes received, {size} sent "
-                         f"(first difference at byte "
-                         f"{next((i for i, (a, b) in enumerate(zip(got, data.read_bytes())) if a != b), min(len(got), size))})")
+        row.error = check_outputs(chain, row.rundir, output, data.read_bytes())
     return row
 
 
@@ -247,7 +334,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load_before = os.getloadavg()[0]
     try:
         accel = accel_mod.choose()
-        known = lpt1284_properties()
+        known = known_properties(configs)
         rows = [run_config(c, stock_size if c["size"] == "stock" else size,
                            outdir, known, args.timeout) for c in configs]
     except LptrigError as exc:
@@ -255,8 +342,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
 
     print()
-    print(f"lptrig throughput: guest `cat FILE > /dev/lp0`, printer output checked "
-          f"byte for byte; accel={accel}")
+    print(f"lptrig throughput: guest `{LP_COMMAND}` unless noted, the printer's output "
+          f"checked byte for byte; accel={accel}")
     print(table(rows))
     print()
     notes = [
@@ -264,16 +351,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         + (" emulated by TCG" if accel == "tcg" else "")
         + "; the numbers compare the port models on this host, they are not "
         "hardware speeds (real SPP ~150-300 kB/s, ECP ~0.5-2 MB/s).",
-        "seconds: guest monotonic clock around the copy (lp returns when the "
-        "port has taken the bytes); bytes/s makes rows with different sizes "
-        "comparable.",
+        "seconds: guest monotonic clock around the command (it returns when the "
+        "port has taken the bytes; for ppdev_xfer including its start, the 1284.3 "
+        "select and deselect); bytes/s makes rows with different sizes comparable.",
         f"host: {os.cpu_count()} CPUs, load average {load_before:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after; other busy processes (parallel "
         "tests) slow the timer-driven handshakes most.",
     ]
     for row in rows:
+        if row.command != LP_COMMAND:
+            notes.append(f"{row.name}: timed `{row.command}`; {row.output} must get the bytes, "
+                         "the other peripherals none")
         if row.dropped:
-            notes.append(f"{row.name}: this QEMU's isa-lpt1284 has no "
+            notes.append(f"{row.name}: this QEMU's devices have no "
                          f"{', '.join(row.dropped)}: left out")
         if "FIFO" in row.name and not row.error and not {"ECP", "DMA"} <= set(row.port.split(",")):
             notes.append(f"{row.name}: parport_pc did not announce ECP+DMA "
