@@ -277,3 +277,20 @@ def test_hot_plug_refuses_what_cannot_be_on_a_cable(make_qtest: Callable[..., QT
     assert assign_addrs(qt) == 1
     print_compat(qt, b"ok")
     assert outputs(qt) == {"printer@0": b"", "printer@end": b"ok"}
+
+
+def test_pulling_the_only_daisy_device_while_selected(make_qtest: Callable[..., QTest]) -> None:
+    qt = make_qtest("printer@0,printer@end")
+    assert assign_addrs(qt) == 1
+    assert select(qt, 0)
+    qt.qmp().command("device_del", id="printer-0")
+    print_compat(qt, b"lost")
+    assert qt.inb(STATUS) == FLOATING
+    # Linux's deselect-all: nobody answers the prefix any more, but the
+    # host's packet ends its lost selection and the end device is back
+    with pytest.raises(CppFailed):
+        cpp(qt, DESELECT_ALL)
+    qt.outb(DATA, 0xFF)
+    assert qt.inb(STATUS) & 0xF8 == PRINTER_IDLE
+    print_compat(qt, b"end")
+    assert outputs(qt) == {"printer@0": b"", "printer@end": b"end"}

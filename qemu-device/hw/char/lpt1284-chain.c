@@ -35,7 +35,8 @@
  * device unplugged is gone from the cable at once: a transfer to it sees
  * an unplugged cable (Busy, PError, Select and nFault float high), and if
  * it was the selected daisy device the host keeps talking to nobody, not
- * to a device further down, until its next select, deselect or nInit.
+ * to a device further down, until its next command packet (AA 55 00 FF,
+ * seen even with no daisy device left) or nInit.
  */
 
 #include "qemu/osdep.h"
@@ -178,6 +179,7 @@ void lpt1284_chain_reset(Lpt1284Chain *chain)
     chain->host_ctrl = LPT1284_NSTROBE | LPT1284_NAUTOFD | LPT1284_NSELECTIN;
     chain->host_reverse = false;
     chain->orphaned = false;
+    chain->orphan_phase = LPT1284_DOT3_IDLE;
     chain->status = lpt1284_chain_status(chain);
 }
 
@@ -349,7 +351,8 @@ static int lpt1284_chain_post_load(void *opaque, int version_id)
     Lpt1284Chain *chain = opaque;
 
     if ((chain->host_ctrl & ~LPT1284_CTRL_LINES) ||
-        (chain->status & ~LPT1284_STATUS_LINES)) {
+        (chain->status & ~LPT1284_STATUS_LINES) ||
+        chain->orphan_phase >= LPT1284_DOT3_FF) {
         return -EINVAL;
     }
     return 0;
@@ -367,6 +370,7 @@ const VMStateDescription vmstate_lpt1284_chain = {
         VMSTATE_BOOL(host_reverse, Lpt1284Chain),
         VMSTATE_UINT8(status, Lpt1284Chain),
         VMSTATE_BOOL(orphaned, Lpt1284Chain),
+        VMSTATE_UINT8(orphan_phase, Lpt1284Chain),
         VMSTATE_END_OF_LIST()
     }
 };

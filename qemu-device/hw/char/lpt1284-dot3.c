@@ -260,6 +260,24 @@ bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
     bool in_packet = false, command = false;
     int i;
 
+    /*
+     * The host lost its selected device: its next command packet (or
+     * nInit) ends that, even when no daisy device is left to decode it.
+     */
+    if (chain->orphaned) {
+        if (fell & LPT1284_NINIT) {
+            chain->orphaned = false;
+        } else if (data_changed) {
+            chain->orphan_phase = lpt1284_dot3_next(chain->orphan_phase, data);
+            if (chain->orphan_phase >= LPT1284_DOT3_FF) {
+                chain->orphaned = false;
+            }
+        }
+        if (!chain->orphaned) {
+            chain->orphan_phase = LPT1284_DOT3_IDLE;
+        }
+    }
+
     for (i = 0; i < LPT1284_DAISY_MAX; i++) {
         Lpt1284Peripheral *p = chain->daisy[i];
         Lpt1284Dot3Phase phase;
@@ -274,7 +292,6 @@ bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
             /* nInit resets the chain, except as ECP's nReverseRequest */
             if (!(p->selected && lpt1284_peripheral_in_ecp(p))) {
                 lpt1284_dot3_deselect(p);
-                chain->orphaned = false;
             }
             phase = LPT1284_DOT3_IDLE;
             p->dot3_passing = false;

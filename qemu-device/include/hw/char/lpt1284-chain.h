@@ -172,10 +172,10 @@ struct Lpt1284Chain {
 
     /*
      * The selected daisy device was unplugged: the host talks to nobody
-     * (the lines float) until it selects or deselects again, or pulses
-     * nInit.
+     * (the lines float) until its next command packet, or nInit.
      */
     bool orphaned;
+    uint8_t orphan_phase;   /* Lpt1284Dot3Phase of the chain's own watch */
 
     /* Realized peripherals by position; not migrated (the command line) */
     struct Lpt1284Peripheral *daisy[LPT1284_DAISY_MAX];
