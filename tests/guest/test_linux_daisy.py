@@ -146,3 +146,40 @@ def test_hot_plug_a_daisy_device_and_pull_it_mid_transfer(
     vm.console.check("echo after > /dev/lp0")
     assert outputs(vm) == {"printer@0": b"", "printer@end": b"after\n"}
     assert mon.command("query-status")["status"] == "running"
+
+
+LOOPBACK_ALL_OK = {mode: "ok" for mode in (
+    "compat", "nibble", "byte", "ecp", "ecprle", "epp",
+    "deviceid-nibble", "deviceid-byte", "deviceid-ecp")}
+
+
+def test_ieee1284_through_the_chain_to_the_selected_device(
+        make_machine: Callable[..., Machine], tmp_path: Path) -> None:
+    """Negotiation, ECP through the FIFO and DMA, nibble and EPP, all with
+    Linux's own parport_pc (FIFO build) to a selected daisy device."""
+    data = tmp_path / "data.bin"
+    data.write_bytes(random.Random(3).randbytes(20000))
+    vm = make_machine(Chain.parse("printer@0,loopback@1,printer@end"),
+                      modules="parport_pc_fifo,lp,ppdev",
+                      add_files=[progs.add_file("ppdev_xfer"), (data, "/root/data.bin")])
+    out = vm.console.check("ppdev_xfer scan; ppdev_xfer -s 1 negot " +
+                           " ".join(LOOPBACK_ALL_OK))
+    lines = out.strip().splitlines()
+    assert lines[0] == "found 2"
+    assert dict(line.split(None, 1) for line in lines[1:]) == LOOPBACK_ALL_OK
+    # ECP forward through the FIFO and ISA DMA, nibble back, to device 1
+    assert vm.console.check("ppdev_xfer -s 1 write ecp /root/data.bin").strip() == "wrote 20000"
+    assert vm.console.check("ppdev_xfer -n -s 1 read nibble 30000 /root/back.bin"
+                            ).strip() == "read 20000"
+    assert vm.console.check("cmp /root/data.bin /root/back.bin && echo same").strip() == "same"
+    # EPP address cycles after a select for EPP
+    assert vm.console.check("ppdev_xfer -s 1 epp-addr write 0x5a && "
+                            "ppdev_xfer -s 1 epp-addr read").split() == ["wrote", "1", "addr",
+                                                                         "0x5a"]
+    # The printer at 0 refuses what a printer refuses, through the chain
+    answers = dict(line.split(None, 1) for line in vm.console.check(
+        "ppdev_xfer -s 0 negot nibble byte ecp epp").strip().splitlines())
+    assert answers == {"nibble": "ok", "byte": "rejected", "ecp": "ok", "epp": "rejected"}
+    got = outputs(vm)
+    assert got["loopback@1"] == data.read_bytes()       # its copy of what it got
+    assert got["printer@0"] == b"" and got["printer@end"] == b""

@@ -294,3 +294,17 @@ def test_pulling_the_only_daisy_device_while_selected(make_qtest: Callable[..., 
     assert qt.inb(STATUS) & 0xF8 == PRINTER_IDLE
     print_compat(qt, b"end")
     assert outputs(qt) == {"printer@0": b"", "printer@end": b"end"}
+
+
+@pytest.mark.parametrize("kind,mode", [(EPP_SELECT, 0x40), (ECP_SELECT, 0x10)])
+def test_selected_into_a_mode_and_negotiated_anyway(make_qtest: Callable[..., QTest],
+                                                    kind: int, mode: int) -> None:
+    """Linux negotiates after any select: a device selected straight into
+    EPP or ECP mode still answers that negotiation."""
+    qt = make_qtest("loopback@0,printer@end")
+    assert assign_addrs(qt) == 1
+    assert select(qt, 0, kind)
+    host = Host(qt)
+    assert host.negotiate(mode)
+    if mode == 0x10:
+        host.terminate()                    # EPP ends with an nInit pulse

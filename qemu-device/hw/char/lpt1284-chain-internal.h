@@ -33,7 +33,7 @@ extern const char *const lpt1284_dot3_mode_name[];
 void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
                                      Lpt1284Chain *chain, uint8_t old_ctrl);
 void lpt1284_peripheral_catch_up(Lpt1284Peripheral *p, int64_t now);
-bool lpt1284_peripheral_in_ecp(Lpt1284Peripheral *p);
+bool lpt1284_peripheral_ninit_is_protocol(Lpt1284Peripheral *p);
 bool lpt1284_peripheral_select(Lpt1284Peripheral *p, Lpt1284Dot3Mode mode);
 void lpt1284_peripheral_deselect(Lpt1284Peripheral *p);
 size_t lpt1284_peripheral_compat_write(Lpt1284Peripheral *p,

@@ -41,8 +41,8 @@
  * is success and sets port->daisy.
  *
  * Selection lasts until deselect, another select, or an nInit pulse
- * (unless the selected device is in ECP mode, where nInit is
- * nReverseRequest).  Address assignment lasts until the next scan or a
+ * (unless the selected device is in EPP or ECP mode, where nInit ends EPP
+ * (event 68) or is ECP's nReverseRequest).  Address assignment lasts until the next scan or a
  * system reset.
  *
  * A port multiplexer probe (AA 55 F0 0F 52 AD ...) is not a daisy packet:
@@ -289,8 +289,8 @@ bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
         in_packet |= phase >= LPT1284_DOT3_FF;
 
         if (fell & LPT1284_NINIT) {
-            /* nInit resets the chain, except as ECP's nReverseRequest */
-            if (!(p->selected && lpt1284_peripheral_in_ecp(p))) {
+            /* nInit resets the chain, except as part of EPP or ECP */
+            if (!(p->selected && lpt1284_peripheral_ninit_is_protocol(p))) {
                 lpt1284_dot3_deselect(p);
             }
             phase = LPT1284_DOT3_IDLE;

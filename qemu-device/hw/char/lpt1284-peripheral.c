@@ -366,6 +366,20 @@ static void lpt1284_peripheral_negotiated(Lpt1284Peripheral *p)
     }
 }
 
+/* Events 1-2: the host asks for a mode; nAck low says "IEEE 1284 here". */
+static void lpt1284_peripheral_negotiate(Lpt1284Peripheral *p,
+                                         Lpt1284Chain *chain)
+{
+    lpt1284_peripheral_clear(p);
+    p->xb = chain->host_data;
+    p->neg_strobed = false;
+    lpt1284_peripheral_set_phase(p, LPT1284_PHASE_NEGOTIATION);
+    /* Event 2: nAck low, PError, Select and nFault high */
+    lpt1284_peripheral_drive(p, (p->status & LPT1284_BUSY) |
+                             LPT1284_PERROR | LPT1284_SELECT |
+                             LPT1284_NFAULT);
+}
+
 /* The host changed its lines; @old_ctrl is what they were before. */
 void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
                                      Lpt1284Chain *chain, uint8_t old_ctrl)
@@ -410,13 +424,7 @@ void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
         /* Event 1: nSelectIn high and nAutoFd low ask for a mode */
         if ((ctrl & LPT1284_NSELECTIN) && !(ctrl & LPT1284_NAUTOFD) &&
             ((rose & LPT1284_NSELECTIN) || (fell & LPT1284_NAUTOFD))) {
-            p->xb = chain->host_data;
-            p->neg_strobed = false;
-            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_NEGOTIATION);
-            /* Event 2: nAck low, PError, Select and nFault high */
-            lpt1284_peripheral_drive(p, (p->status & LPT1284_BUSY) |
-                                     LPT1284_PERROR | LPT1284_SELECT |
-                                     LPT1284_NFAULT);
+            lpt1284_peripheral_negotiate(p, chain);
             break;
         }
         /* Compatibility mode: data is latched on the falling nStrobe edge */
@@ -481,6 +489,17 @@ void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
             lpt1284_peripheral_rev_idle(p);
         }
         break;
+    case LPT1284_PHASE_EPP_IDLE:
+        /*
+         * Selected into EPP by a 1284.3 command while the host still
+         * signals compatibility mode (nSelectIn low): a host that
+         * negotiates anyway (as Linux does after any select) gets a
+         * negotiation.  A negotiated host holds nSelectIn high throughout.
+         */
+        if ((rose & LPT1284_NSELECTIN) && !(ctrl & LPT1284_NAUTOFD)) {
+            lpt1284_peripheral_negotiate(p, chain);
+        }
+        break;
     case LPT1284_PHASE_ECP_SETUP:
         /* Event 30: nAutoFd low; event 31: PError high */
         if (!(ctrl & LPT1284_NAUTOFD)) {
@@ -488,6 +507,11 @@ void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
         }
         break;
     case LPT1284_PHASE_ECP_FWD_IDLE:
+        if ((rose & LPT1284_NSELECTIN) && !(ctrl & LPT1284_NAUTOFD)) {
+            /* As for EPP above: selected into ECP, negotiated anyway */
+            lpt1284_peripheral_negotiate(p, chain);
+            break;
+        }
         if ((fell & LPT1284_NINIT) && !(ctrl & LPT1284_NAUTOFD)) {
             /* Events 38-39: reverse request; event 40: PError low */
             lpt1284_peripheral_ecp_rev_offer(p, ctrl);
@@ -709,9 +733,11 @@ bool lpt1284_peripheral_epp_read(Lpt1284Peripheral *p, bool addr,
 }
 
 /* 1284.3 selection: what the device answers in from now on */
-bool lpt1284_peripheral_in_ecp(Lpt1284Peripheral *p)
+/* nInit is EPP's termination (event 68) and ECP's nReverseRequest */
+bool lpt1284_peripheral_ninit_is_protocol(Lpt1284Peripheral *p)
 {
-    return lpt1284_phase_is_ecp(p->phase);
+    return lpt1284_phase_is_ecp(p->phase) ||
+           p->phase == LPT1284_PHASE_EPP_IDLE;
 }
 
 bool lpt1284_peripheral_select(Lpt1284Peripheral *p, Lpt1284Dot3Mode mode)
