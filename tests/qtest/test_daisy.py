@@ -308,3 +308,19 @@ def test_selected_into_a_mode_and_negotiated_anyway(make_qtest: Callable[..., QT
     assert host.negotiate(mode)
     if mode == 0x10:
         host.terminate()                    # EPP ends with an nInit pulse
+
+
+def test_hot_plug_from_hmp(make_qtest: Callable[..., QTest]) -> None:
+    qt = make_qtest("printer@0,printer@end")
+    mon = qt.qmp()
+
+    def hmp(line: str) -> str:
+        return mon.command("human-monitor-command", **{"command-line": line})
+
+    assert hmp("device_add ieee1284-loopback,bus=lpt0.0,addr=1,id=hot") == ""
+    assert assign_addrs(qt) == 2
+    assert "chain position: 1, 1284.3 address: 1" in hmp("info qtree")
+    assert "already taken" in hmp("device_add ieee1284-loopback,bus=lpt0.0,addr=1")
+    assert hmp("device_del hot") == ""
+    assert assign_addrs(qt) == 1
+    assert "chain position: 1" not in hmp("info qtree")
