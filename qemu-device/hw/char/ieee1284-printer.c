@@ -93,7 +93,7 @@ static void ieee1284_printer_flush(IEEE1284PrinterState *s, bool notify)
 static size_t ieee1284_printer_forward(Lpt1284Peripheral *p,
                                        const uint8_t *buf, size_t len)
 {
-    IEEE1284PrinterState *s = IEEE1284_PRINTER(p);
+    IEEE1284PrinterState *s = container_of(p, IEEE1284PrinterState, parent_obj);
     size_t n = MIN(len, sizeof(s->buf) - s->len);
 
     memcpy(s->buf + s->len, buf, n);

@@ -14,8 +14,23 @@
 
 #include "hw/char/lpt1284-chain.h"
 
+/*
+ * The class of a peripheral without QOM's checked cast: this is on the
+ * path of every byte, and the checked casts (a type lookup by name each)
+ * were the largest cost of the compatibility handshake.
+ */
+static inline Lpt1284PeripheralClass *
+lpt1284_peripheral_class(Lpt1284Peripheral *p)
+{
+    return (Lpt1284PeripheralClass *)object_get_class(OBJECT(p));
+}
+
 /* lpt1284-chain.c */
-Lpt1284Chain *lpt1284_peripheral_chain(Lpt1284Peripheral *p);
+static inline Lpt1284Chain *lpt1284_peripheral_chain(Lpt1284Peripheral *p)
+{
+    return p->chain;
+}
+
 void lpt1284_chain_update(Lpt1284Chain *chain);
 void lpt1284_chain_attach(Lpt1284Chain *chain, Lpt1284Peripheral *p);
 void lpt1284_chain_detach(Lpt1284Chain *chain, Lpt1284Peripheral *p);

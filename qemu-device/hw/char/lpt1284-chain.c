@@ -48,11 +48,6 @@
 #include "qemu/timer.h"
 #include "trace.h"
 
-Lpt1284Chain *lpt1284_peripheral_chain(Lpt1284Peripheral *p)
-{
-    return LPT1284_CHAIN(qdev_get_parent_bus(DEVICE(p)));
-}
-
 void lpt1284_chain_set_ops(Lpt1284Chain *chain, const Lpt1284ChainOps *ops,
                            void *opaque)
 {

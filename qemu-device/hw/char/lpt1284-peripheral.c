@@ -168,7 +168,7 @@ static void lpt1284_peripheral_idle(Lpt1284Peripheral *p)
  */
 static bool lpt1284_peripheral_peek(Lpt1284Peripheral *p, uint8_t *byte)
 {
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+    Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
 
     if (p->xb & IEEE1284_XB_DEVICEID) {
         const char *id = lpt1284_peripheral_device_id(p);
@@ -251,7 +251,7 @@ static void lpt1284_peripheral_ecp_fwd_idle(Lpt1284Peripheral *p)
 static size_t lpt1284_peripheral_forward(Lpt1284Peripheral *p,
                                          const uint8_t *buf, size_t len)
 {
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+    Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
     size_t taken = pc->forward ? pc->forward(p, buf, len) : len;
 
     trace_lpt1284_peripheral_forward(p->addr, len, taken);
@@ -283,7 +283,7 @@ static bool lpt1284_peripheral_deliver_run(Lpt1284Peripheral *p)
 static bool lpt1284_peripheral_ecp_byte(Lpt1284Peripheral *p, uint8_t byte,
                                         bool command)
 {
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+    Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
 
     if (command) {
         if (byte & 0x80) {
@@ -308,7 +308,7 @@ static bool lpt1284_peripheral_ecp_byte(Lpt1284Peripheral *p, uint8_t byte,
 
 static bool lpt1284_peripheral_accepts(Lpt1284Peripheral *p, uint8_t xb)
 {
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+    Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
     uint32_t caps = pc->modes | LPT1284_CAP_NIBBLE;
 
     switch (xb & ~IEEE1284_XB_DEVICEID) {
@@ -384,7 +384,7 @@ static void lpt1284_peripheral_negotiate(Lpt1284Peripheral *p,
 void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
                                      Lpt1284Chain *chain, uint8_t old_ctrl)
 {
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+    Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
     uint8_t ctrl = chain->host_ctrl;
     uint8_t fell = old_ctrl & ~ctrl;
     uint8_t rose = ~old_ctrl & ctrl;
@@ -648,7 +648,7 @@ void lpt1284_peripheral_ready(Lpt1284Peripheral *p)
 
 const char *lpt1284_peripheral_device_id(Lpt1284Peripheral *p)
 {
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+    Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
 
     if (p->device_id) {
         return p->device_id;
@@ -742,7 +742,7 @@ bool lpt1284_peripheral_ninit_is_protocol(Lpt1284Peripheral *p)
 
 bool lpt1284_peripheral_select(Lpt1284Peripheral *p, Lpt1284Dot3Mode mode)
 {
-    Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
+    Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
 
     switch (mode) {
     case LPT1284_DOT3_MODE_EPP:
@@ -779,8 +779,10 @@ static void lpt1284_peripheral_realize(DeviceState *dev, Error **errp)
 {
     Lpt1284Peripheral *p = LPT1284_PERIPHERAL(dev);
     Lpt1284PeripheralClass *pc = LPT1284_PERIPHERAL_GET_CLASS(p);
-    Lpt1284Chain *chain = lpt1284_peripheral_chain(p);
+    Lpt1284Chain *chain = LPT1284_CHAIN(qdev_get_parent_bus(dev));
     Error *err = NULL;
+
+    p->chain = chain;
 
     if (p->addr != LPT1284_ADDR_END &&
         (p->addr < 0 || p->addr >= LPT1284_DAISY_MAX)) {

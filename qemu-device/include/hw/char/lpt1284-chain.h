@@ -190,6 +190,7 @@ struct Lpt1284Peripheral {
     DeviceState parent_obj;
 
     /*< public >*/
+    Lpt1284Chain *chain;    /* the bus it sits on, from realize */
     int32_t addr;           /* 0-3 daisy position, -1 end of chain */
     char *device_id;
 
