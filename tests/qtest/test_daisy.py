@@ -324,3 +324,16 @@ def test_hot_plug_from_hmp(make_qtest: Callable[..., QTest]) -> None:
     assert hmp("device_del hot") == ""
     assert assign_addrs(qt) == 1
     assert "chain position: 1" not in hmp("info qtree")
+
+
+def test_a_strobe_cuts_a_prefix_short_and_is_data(make_qtest: Callable[..., QTest]) -> None:
+    """AA 55 00 FF on the lines, then a strobe: the daisy devices had begun
+    to answer a packet, but a strobed byte is data and reaches the printer."""
+    qt = make_qtest("printer@0,printer@end")
+    for byte in (0xAA, 0x55, 0x00, 0xFF):
+        qt.outb(DATA, byte)
+    assert qt.inb(STATUS) & 0xF8 == S_BUSY | S_ACK | S_PERROR | S_SELECT | S_ERROR
+    qt.outb(CONTROL, 0x0D)
+    qt.outb(CONTROL, 0x0C)
+    assert qt.inb(STATUS) & 0xF8 == PRINTER_IDLE
+    assert outputs(qt) == {"printer@0": b"", "printer@end": b"\xff"}

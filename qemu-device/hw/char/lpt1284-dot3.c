@@ -257,7 +257,7 @@ bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
     uint8_t fell = old_ctrl & ~ctrl;
     bool data_changed = !chain->host_reverse &&
                         (data != old_data || old_reverse);
-    bool in_packet = false, command = false;
+    bool in_packet = false, command = false, ended = false;
     int i;
 
     /*
@@ -286,7 +286,6 @@ bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
             continue;
         }
         phase = p->dot3_phase;
-        in_packet |= phase >= LPT1284_DOT3_FF;
 
         if (fell & LPT1284_NINIT) {
             /* nInit resets the chain, except as part of EPP or ECP */
@@ -307,6 +306,7 @@ bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
             if (phase == LPT1284_DOT3_COMMAND) {
                 if (data == 0xff) {
                     /* End of the packet */
+                    ended = true;
                     phase = LPT1284_DOT3_IDLE;
                     p->dot3_passing = false;
                     p->dot3_ack = false;
@@ -325,7 +325,8 @@ bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
     if (command) {
         lpt1284_dot3_command(chain, data);
     }
-    return in_packet && !(fell & LPT1284_NINIT);
+    /* A strobe that cut a prefix short was a data strobe: it goes on */
+    return (in_packet || command || ended) && !(fell & LPT1284_NINIT);
 }
 
 void lpt1284_dot3_reset(Lpt1284Peripheral *p)

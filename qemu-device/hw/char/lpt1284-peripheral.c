@@ -132,7 +132,6 @@ void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
     }
 }
 
-/* Back to compatibility mode, ready, nothing latched. */
 /*
  * Forget every IEEE 1284 mode and transfer in progress.  rev_byte stays:
  * it is the class's data, taken but not yet read by the host.
@@ -153,6 +152,7 @@ static void lpt1284_peripheral_clear(Lpt1284Peripheral *p)
     p->devid_pos = 0;
 }
 
+/* Back to compatibility mode, ready, nothing latched. */
 static void lpt1284_peripheral_idle(Lpt1284Peripheral *p)
 {
     lpt1284_peripheral_clear(p);
