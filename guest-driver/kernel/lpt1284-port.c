@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lpt1284: the port - its hardware and the allocate queue
+ *
+ * The queue is the heart of the Windows model: allocate, select and lock
+ * requests of every client, and read()/write() requests that need the
+ * port, wait in one list and are granted strictly in arrival order.  A
+ * request leaves the list when it is granted, when it times out, when a
+ * signal interrupts it, or when its file is closed; the others keep their
+ * order.  Only the holder touches the hardware, so the hardware code needs
+ * no lock of its own.
+ *
+ * The IEEE 1284 sequences follow Linux's drivers/parport/ieee1284.c and
+ * ieee1284_ops.c event by event.  Waits poll briefly, then sleep on the
+ * port's interrupt (nAck) with a short tick as the fallback.
+ */
+
+#include <linux/delay.h>
+#include <linux/io.h>
+#include <linux/jiffies.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "lpt1284.h"
+
+/* Registers */
+
+u8 lpt1284_read_status(struct lpt1284_port *port)
+{
+	return inb(port->base + LPT_STATUS);
+}
+
+void lpt1284_write_data(struct lpt1284_port *port, u8 val)
+{
+	outb(val, port->base + LPT_DATA);
+}
+
+u8 lpt1284_read_data(struct lpt1284_port *port)
+{
+	return inb(port->base + LPT_DATA);
+}
+
+void lpt1284_write_control(struct lpt1284_port *port, u8 val)
+{
+	port->ctr = val;
+	outb(val, port->base + LPT_CONTROL);
+}
+
+void lpt1284_frob_control(struct lpt1284_port *port, u8 mask, u8 val)
+{
+	lpt1284_write_control(port, (port->ctr & ~mask) | val);
+}
+
+static void lpt1284_write_ecr(struct lpt1284_port *port, u8 val)
+{
+	port->ecr = val;
+	outb(val, port->base_hi + LPT_ECP_ECR);
+}
+
+static u8 lpt1284_read_ecr(struct lpt1284_port *port)
+{
+	return inb(port->base_hi + LPT_ECP_ECR);
+}
+
+/* Change the ECR mode; FIFO modes are entered from PS/2, as the spec asks */
+void lpt1284_set_ecr_mode(struct lpt1284_port *port, u8 mode)
+{
+	u8 ecr = LPT_ECR_NERRINTR | LPT_ECR_SERVICE;
+
+	if (!port->base_hi)
+		return;
+	if ((port->ecr & LPT_ECR_MODE) > LPT_ECR_PS2 && mode > LPT_ECR_PS2)
+		lpt1284_write_ecr(port, ecr | LPT_ECR_PS2);
+	lpt1284_write_ecr(port, ecr | mode);
+}
+
+static void lpt1284_data_forward(struct lpt1284_port *port)
+{
+	lpt1284_frob_control(port, LPT_CTR_DIR, 0);
+}
+
+static void lpt1284_data_reverse(struct lpt1284_port *port)
+{
+	lpt1284_frob_control(port, LPT_CTR_DIR, LPT_CTR_DIR);
+}
+
+/* Compatibility mode, forward idle: nInit high, nSelectIn low */
+void lpt1284_port_reset(struct lpt1284_port *port)
+{
+	lpt1284_set_ecr_mode(port, port->caps & LPT1284_CAP_PS2 ?
+			     LPT_ECR_PS2 : LPT_ECR_SPP);
+	lpt1284_write_control(port, LPT_CTR_SELECT | LPT_CTR_INIT |
+			      (port->irq >= 0 ? LPT_CTR_IRQ : 0));
+}
+
+/*
+ * Wait until (status & mask) == val: a fast poll of about 50 us, then
+ * sleeps woken by the nAck interrupt or a 1-jiffy tick, up to timeout_ms.
+ * Returns 0, -ETIMEDOUT, or -EINTR when a signal is pending.
+ */
+static bool lpt1284_status_is(struct lpt1284_port *port, u8 mask, u8 val)
+{
+	return (lpt1284_read_status(port) & mask) == val;
+}
+
+static int lpt1284_wait(struct lpt1284_port *port, u8 mask, u8 val,
+			unsigned int timeout_ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (lpt1284_status_is(port, mask, val))
+			return 0;
+		udelay(1);
+	}
+	while (time_before(jiffies, deadline)) {
+		if (signal_pending(current))
+			return -EINTR;
+		wait_event_interruptible_timeout(port->irq_wq,
+						 lpt1284_status_is(port, mask,
+								   val), 1);
+		if (lpt1284_status_is(port, mask, val))
+			return 0;
+	}
+	return lpt1284_status_is(port, mask, val) ? 0 : -ETIMEDOUT;
+}
+
+/* What the port hardware has: ECR, PS/2, EPP, ECP and the FIFO depth */
+void lpt1284_port_probe(struct lpt1284_port *port)
+{
+	u8 r;
+	int n;
+
+	port->caps = LPT1284_CAP_SPP;
+	port->fifo_depth = 0;
+	lpt1284_write_control(port, LPT_CTR_SELECT | LPT_CTR_INIT);
+
+	/* ECR: low bits 01 (FIFO empty) and 0x34 reads back as 0x35 */
+	if (port->base_hi) {
+		r = lpt1284_read_ecr(port);
+		if ((r & 0x03) == LPT_ECR_EMPTY) {
+			lpt1284_write_ecr(port, 0x34);
+			if (lpt1284_read_ecr(port) != 0x35)
+				port->base_hi = 0;
+		} else {
+			port->base_hi = 0;
+		}
+	}
+	if (port->base_hi) {
+		port->ecr = 0x34;
+		lpt1284_set_ecr_mode(port, LPT_ECR_PS2);
+	}
+
+	/* PS/2: with the direction bit set, written data does not read back */
+	lpt1284_data_reverse(port);
+	lpt1284_write_data(port, 0x55);
+	r = lpt1284_read_data(port);
+	lpt1284_write_data(port, 0xaa);
+	if (r != 0x55 && lpt1284_read_data(port) != 0xaa)
+		port->caps |= LPT1284_CAP_PS2;
+	lpt1284_data_forward(port);
+
+	if (port->base_hi) {
+		/* EPP: in ECR mode 100 the time-out bit clears */
+		lpt1284_set_ecr_mode(port, LPT_ECR_EPP);
+		r = lpt1284_read_status(port);
+		outb(r | LPT_STR_TIMEOUT, port->base + LPT_STATUS);
+		outb(r & ~LPT_STR_TIMEOUT, port->base + LPT_STATUS);
+		if (!(lpt1284_read_status(port) & LPT_STR_TIMEOUT))
+			port->caps |= LPT1284_CAP_EPP | LPT1284_CAP_EPP32;
+
+		/* ECP with a FIFO: its depth in test mode */
+		lpt1284_set_ecr_mode(port, LPT_ECR_TEST);
+		if ((lpt1284_read_ecr(port) & LPT_ECR_MODE) == LPT_ECR_TEST) {
+			for (n = 0; n < 1024; n++) {
+				if (lpt1284_read_ecr(port) & LPT_ECR_FULL)
+					break;
+				outb(0xaa, port->base_hi + LPT_ECP_FIFO);
+			}
+			if (n && n < 1024) {
+				port->fifo_depth = n;
+				port->caps |= LPT1284_CAP_ECP | LPT1284_CAP_FIFO;
+				if (port->dma >= 0)
+					port->caps |= LPT1284_CAP_DMA;
+			}
+		}
+		/* Modes 000 and 001 empty the FIFO */
+		lpt1284_set_ecr_mode(port, LPT_ECR_PS2);
+	}
+	lpt1284_port_reset(port);
+}
+
+/* IEEE 1284 negotiation, events 0-6 (and 30-31 for ECP) */
+int lpt1284_negotiate(struct lpt1284_port *port, u8 xb)
+{
+	bool xflag, ok;
+
+	lpt1284_frob_control(port, LPT_CTR_STROBE | LPT_CTR_AUTOFD |
+			     LPT_CTR_SELECT, LPT_CTR_SELECT);
+	udelay(1);
+	lpt1284_data_forward(port);
+	lpt1284_write_data(port, xb);			/* event 0 */
+	udelay(1);
+	lpt1284_frob_control(port, LPT_CTR_SELECT | LPT_CTR_AUTOFD,
+			     LPT_CTR_AUTOFD);		/* event 1 */
+	if (lpt1284_wait(port, LPT_STR_ERROR | LPT_STR_SELECT |
+			 LPT_STR_PERROR | LPT_STR_ACK,
+			 LPT_STR_ERROR | LPT_STR_SELECT | LPT_STR_PERROR,
+			 35)) {				/* event 2 */
+		lpt1284_frob_control(port, LPT_CTR_SELECT | LPT_CTR_AUTOFD,
+				     LPT_CTR_SELECT);
+		return -EIO;
+	}
+	lpt1284_frob_control(port, LPT_CTR_STROBE, LPT_CTR_STROBE); /* 3 */
+	udelay(5);
+	lpt1284_frob_control(port, LPT_CTR_STROBE | LPT_CTR_AUTOFD, 0); /* 4 */
+	if (lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35)) {	/* event 6 */
+		lpt1284_frob_control(port, LPT_CTR_SELECT, LPT_CTR_SELECT);
+		return -EIO;
+	}
+	/* XFlag high means yes, except for plain nibble mode */
+	xflag = lpt1284_read_status(port) & LPT_STR_SELECT;
+	ok = xb == 0 ? !xflag : xflag;
+	if (!ok) {
+		lpt1284_terminate(port, LPT1284_MODE_NIBBLE);
+		return -ENXIO;
+	}
+	if (xb & 0x10) {
+		/* ECP: event 30, nAutoFd low; event 31, PError high */
+		lpt1284_frob_control(port, LPT_CTR_AUTOFD, LPT_CTR_AUTOFD);
+		if (lpt1284_wait(port, LPT_STR_PERROR, LPT_STR_PERROR, 35))
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Back to compatibility mode (events 22-29; EPP: events 68-69) */
+void lpt1284_terminate(struct lpt1284_port *port, u32 mode)
+{
+	lpt1284_set_ecr_mode(port, port->caps & LPT1284_CAP_PS2 ?
+			     LPT_ECR_PS2 : LPT_ECR_SPP);
+	if (mode == LPT1284_MODE_EPP) {
+		lpt1284_frob_control(port, LPT_CTR_INIT, 0);
+		usleep_range(50, 100);
+		lpt1284_frob_control(port, LPT_CTR_SELECT | LPT_CTR_INIT,
+				     LPT_CTR_SELECT | LPT_CTR_INIT);
+		return;
+	}
+	lpt1284_data_forward(port);
+	lpt1284_frob_control(port, LPT_CTR_SELECT | LPT_CTR_AUTOFD |
+			     LPT_CTR_STROBE | LPT_CTR_INIT,
+			     LPT_CTR_SELECT | LPT_CTR_INIT);	/* event 22 */
+	if (lpt1284_wait(port, LPT_STR_ACK, 0, 35))		/* event 24 */
+		goto out;
+	lpt1284_frob_control(port, LPT_CTR_AUTOFD, LPT_CTR_AUTOFD); /* 25 */
+	lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35);	/* event 27 */
+out:
+	lpt1284_frob_control(port, LPT_CTR_AUTOFD, 0);		/* event 29 */
+}
+
+/* Nibble or byte mode reverse transfer (events 7-11, 14-17) */
+ssize_t lpt1284_read_nibble(struct lpt1284_port *port, u8 *buf, size_t len,
+			    bool byte_mode)
+{
+	size_t i;
+	u8 st, byte;
+	int half;
+
+	for (i = 0; i < len; i++) {
+		/* nDataAvail high: the peripheral has nothing more */
+		if (lpt1284_read_status(port) & LPT_STR_ERROR)
+			break;
+		if (byte_mode) {
+			lpt1284_data_reverse(port);
+			lpt1284_frob_control(port, LPT_CTR_AUTOFD,
+					     LPT_CTR_AUTOFD);	/* event 7 */
+			if (lpt1284_wait(port, LPT_STR_ACK, 0, 35))
+				break;				/* event 9 */
+			buf[i] = lpt1284_read_data(port);
+			lpt1284_frob_control(port, LPT_CTR_AUTOFD, 0);
+			if (lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35))
+				break;				/* event 11 */
+			lpt1284_frob_control(port, LPT_CTR_STROBE,
+					     LPT_CTR_STROBE);	/* event 16 */
+			lpt1284_frob_control(port, LPT_CTR_STROBE, 0);
+			continue;
+		}
+		byte = 0;
+		for (half = 0; half < 2; half++) {
+			lpt1284_frob_control(port, LPT_CTR_AUTOFD,
+					     LPT_CTR_AUTOFD);	/* event 7 */
+			if (lpt1284_wait(port, LPT_STR_ACK, 0, 35))
+				goto out;			/* event 9 */
+			st = lpt1284_read_status(port);
+			byte |= (((st >> 3) & 7) |
+				 (st & LPT_STR_BUSY ? 0 : 8)) << (4 * half);
+			lpt1284_frob_control(port, LPT_CTR_AUTOFD, 0);
+			if (lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35))
+				goto out;			/* event 11 */
+		}
+		buf[i] = byte;
+	}
+out:
+	lpt1284_data_forward(port);
+	return i;
+}
+
+/* Why a peripheral holding Busy stopped: ENOSPC, EIO, or still waiting */
+static int lpt1284_stop_reason(u8 st)
+{
+	if (st & LPT_STR_PERROR)
+		return -ENOSPC;
+	if (!(st & LPT_STR_SELECT) || !(st & LPT_STR_ERROR))
+		return -EIO;
+	return 0;
+}
+
+/* Compatibility mode, the SPP handshake (Centronics) */
+ssize_t lpt1284_write_compat(struct lpt1284_port *port, const u8 *buf,
+			     size_t len)
+{
+	unsigned long deadline;
+	size_t i;
+	int err = 0;
+	u8 st;
+
+	lpt1284_data_forward(port);
+	for (i = 0; i < len; i++) {
+		deadline = jiffies + msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS);
+		for (;;) {
+			st = lpt1284_read_status(port);
+			if (st & LPT_STR_BUSY)		/* Busy line low */
+				break;
+			err = lpt1284_stop_reason(st);
+			if (err)
+				goto out;
+			err = lpt1284_wait(port, LPT_STR_BUSY, LPT_STR_BUSY, 10);
+			if (err == -EINTR)
+				goto out;
+			if (!err)
+				break;
+			if (time_after(jiffies, deadline)) {
+				err = -ETIMEDOUT;
+				goto out;
+			}
+		}
+		lpt1284_write_data(port, buf[i]);
+		udelay(1);
+		lpt1284_frob_control(port, LPT_CTR_STROBE, LPT_CTR_STROBE);
+		udelay(1);
+		lpt1284_frob_control(port, LPT_CTR_STROBE, 0);
+	}
+out:
+	return i ? i : err;
+}
+
+/* EPP data cycles through the port's EPP registers */
+static int lpt1284_epp_check(struct lpt1284_port *port)
+{
+	u8 r = lpt1284_read_status(port);
+
+	if (!(r & LPT_STR_TIMEOUT))
+		return 0;
+	/* Clear the time-out: both known ways */
+	outb(r | LPT_STR_TIMEOUT, port->base + LPT_STATUS);
+	outb(r & ~LPT_STR_TIMEOUT, port->base + LPT_STATUS);
+	return -EIO;
+}
+
+ssize_t lpt1284_write_epp(struct lpt1284_port *port, const u8 *buf,
+			  size_t len)
+{
+	size_t i;
+
+	lpt1284_data_forward(port);
+	lpt1284_set_ecr_mode(port, LPT_ECR_EPP);
+	for (i = 0; i < len; i++) {
+		outb(buf[i], port->base + LPT_EPP_DATA);
+		if (lpt1284_epp_check(port))
+			break;
+	}
+	return i ? i : -ETIMEDOUT;
+}
+
+ssize_t lpt1284_read_epp(struct lpt1284_port *port, u8 *buf, size_t len)
+{
+	size_t i;
+
+	lpt1284_data_reverse(port);
+	lpt1284_set_ecr_mode(port, LPT_ECR_EPP);
+	for (i = 0; i < len; i++) {
+		buf[i] = inb(port->base + LPT_EPP_DATA);
+		if (lpt1284_epp_check(port))
+			break;
+	}
+	lpt1284_data_forward(port);
+	return i;
+}
+
+/* ECP forward through the FIFO: the port does the handshake */
+ssize_t lpt1284_write_ecp(struct lpt1284_port *port, const u8 *buf,
+			  size_t len)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS);
+	size_t i = 0;
+	int err = 0;
+
+	lpt1284_data_forward(port);
+	lpt1284_set_ecr_mode(port, LPT_ECR_ECP);
+	while (i < len) {
+		if (!(lpt1284_read_ecr(port) & LPT_ECR_FULL)) {
+			outb(buf[i++], port->base_hi + LPT_ECP_FIFO);
+			deadline = jiffies +
+				   msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS);
+			continue;
+		}
+		if (signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		if (time_after(jiffies, deadline)) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		usleep_range(20, 100);
+	}
+	/* Bytes still in the FIFO were not taken: wait for them */
+	deadline = jiffies + msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS);
+	while (!(lpt1284_read_ecr(port) & LPT_ECR_EMPTY) &&
+	       time_before(jiffies, deadline) && !signal_pending(current))
+		usleep_range(20, 100);
+	if (!(lpt1284_read_ecr(port) & LPT_ECR_EMPTY)) {
+		/* Count what is left out; the mode change empties the FIFO */
+		for (len = 0; len < port->fifo_depth &&
+		     !(lpt1284_read_ecr(port) & LPT_ECR_EMPTY); len++)
+			inb(port->base_hi + LPT_ECP_FIFO);
+		i -= min(i, len);
+		if (!err)
+			err = -ETIMEDOUT;
+	}
+	lpt1284_set_ecr_mode(port, LPT_ECR_PS2);
+	return i ? i : err;
+}
+
+/* ECP reverse at pin level (events 38-49) */
+ssize_t lpt1284_read_ecp(struct lpt1284_port *port, u8 *buf, size_t len)
+{
+	size_t i = 0;
+
+	lpt1284_set_ecr_mode(port, LPT_ECR_PS2);
+	lpt1284_frob_control(port, LPT_CTR_AUTOFD, LPT_CTR_AUTOFD); /* 38 */
+	lpt1284_data_reverse(port);
+	lpt1284_frob_control(port, LPT_CTR_INIT, 0);		/* event 39 */
+	if (lpt1284_wait(port, LPT_STR_PERROR, 0, 35))		/* event 40 */
+		goto back;
+	while (i < len) {
+		if (lpt1284_wait(port, LPT_STR_ACK, 0, 10))	/* event 43 */
+			break;
+		if (!(lpt1284_read_status(port) & LPT_STR_BUSY))
+			buf[i++] = lpt1284_read_data(port);
+		lpt1284_frob_control(port, LPT_CTR_AUTOFD, 0);	/* event 44 */
+		if (lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35))
+			break;					/* event 45 */
+		lpt1284_frob_control(port, LPT_CTR_AUTOFD,
+				     LPT_CTR_AUTOFD);		/* event 46 */
+	}
+back:
+	lpt1284_frob_control(port, LPT_CTR_INIT | LPT_CTR_AUTOFD,
+			     LPT_CTR_INIT | LPT_CTR_AUTOFD);	/* event 47 */
+	lpt1284_wait(port, LPT_STR_PERROR, LPT_STR_PERROR, 35);	/* event 49 */
+	lpt1284_data_forward(port);
+	return i;
+}
+
+/* The allocate queue */
+
+static void lpt1284_grant(struct lpt1284_port *port,
+			  struct lpt1284_client *client)
+{
+	port->holder = client;
+	port->holder_pid = task_tgid_nr(current);
+	port->lazy = false;
+	client->holds = true;
+}
+
+/* The port went free: the first queued request gets it.  Under lock. */
+static void lpt1284_grant_next(struct lpt1284_port *port)
+{
+	struct lpt1284_waiter *w;
+
+	port->holder = NULL;
+	port->lazy = false;
+	w = list_first_entry_or_null(&port->queue, struct lpt1284_waiter,
+				     node);
+	if (!w)
+		return;
+	list_del_init(&w->node);
+	port->nwaiters--;
+	port->holder = w->client;
+	port->lazy = false;
+	w->client->holds = true;
+	w->client->waiting = NULL;
+	w->granted = true;
+	wake_up_all(&port->wq);
+}
+
+/* A holder that only kept the port after a read()/write() yields it. */
+static bool lpt1284_take_from_lazy(struct lpt1284_port *port)
+{
+	if (!port->holder || !port->lazy)
+		return false;
+	port->holder->holds = false;
+	port->holder = NULL;
+	port->lazy = false;
+	return true;
+}
+
+/**
+ * lpt1284_allocate - queue for the port and wait until it is granted
+ * @client: the file asking
+ * @timeout_ns: 0 for no limit
+ * @nonblock: do not wait: -EAGAIN unless the port is free at once
+ *
+ * Return: 0 when granted, -EDEADLK if @client holds it already,
+ * -ETIMEDOUT, -EAGAIN, or -ERESTARTSYS on a signal (the request has left
+ * the queue in every error case).
+ */
+int lpt1284_allocate(struct lpt1284_client *client, u64 timeout_ns,
+		     bool nonblock)
+{
+	struct lpt1284_port *port = client->port;
+	struct lpt1284_waiter w = { .client = client };
+	long timeout = timeout_ns ? nsecs_to_jiffies(timeout_ns) + 1 :
+				    MAX_SCHEDULE_TIMEOUT;
+	long left;
+	int ret = 0;
+
+	spin_lock(&port->lock);
+	if (port->holder == client) {
+		if (port->lazy) {
+			port->lazy = false;	/* it asks for it for real */
+			spin_unlock(&port->lock);
+			return 0;
+		}
+		spin_unlock(&port->lock);
+		return -EDEADLK;
+	}
+	lpt1284_take_from_lazy(port);
+	if (!port->holder && list_empty(&port->queue)) {
+		lpt1284_grant(port, client);
+		spin_unlock(&port->lock);
+		return 0;
+	}
+	if (nonblock) {
+		spin_unlock(&port->lock);
+		return -EAGAIN;
+	}
+	INIT_LIST_HEAD(&w.node);
+	list_add_tail(&w.node, &port->queue);
+	port->nwaiters++;
+	client->waiting = &w;
+	spin_unlock(&port->lock);
+
+	left = wait_event_interruptible_timeout(port->wq, READ_ONCE(w.granted),
+						timeout);
+
+	spin_lock(&port->lock);
+	if (!w.granted) {
+		list_del(&w.node);
+		port->nwaiters--;
+		client->waiting = NULL;
+		ret = left < 0 ? -ERESTARTSYS : -ETIMEDOUT;
+	} else {
+		port->holder_pid = task_tgid_nr(current);
+	}
+	spin_unlock(&port->lock);
+	return ret;
+}
+
+/* Take the port only if it is free and nobody waits. */
+int lpt1284_try_allocate(struct lpt1284_client *client)
+{
+	struct lpt1284_port *port = client->port;
+	int ret = -EBUSY;
+
+	spin_lock(&port->lock);
+	if (port->holder == client && port->lazy) {
+		port->lazy = false;
+		ret = 0;
+	} else if (port->holder != client) {
+		lpt1284_take_from_lazy(port);
+		if (!port->holder && list_empty(&port->queue)) {
+			lpt1284_grant(port, client);
+			ret = 0;
+		}
+	}
+	spin_unlock(&port->lock);
+	return ret;
+}
+
+/* Give the port up: the next queued request gets it. */
+int lpt1284_free(struct lpt1284_client *client)
+{
+	struct lpt1284_port *port = client->port;
+
+	spin_lock(&port->lock);
+	if (port->holder != client) {
+		spin_unlock(&port->lock);
+		return -EPERM;
+	}
+	client->holds = false;
+	lpt1284_grant_next(port);
+	spin_unlock(&port->lock);
+	return 0;
+}
+
+/*
+ * After a read()/write() that allocated the port itself: free it if
+ * anyone waits, else keep it lazily (anyone who asks gets it at once).
+ * Returns true when the port was kept.
+ */
+bool lpt1284_keep_or_free(struct lpt1284_client *client)
+{
+	struct lpt1284_port *port = client->port;
+	bool kept = false;
+
+	spin_lock(&port->lock);
+	if (port->holder == client) {
+		if (list_empty(&port->queue)) {
+			port->lazy = true;
+			kept = true;
+		} else {
+			client->holds = false;
+			lpt1284_grant_next(port);
+		}
+	}
+	spin_unlock(&port->lock);
+	return kept;
+}
+
+u32 lpt1284_query_waiters(struct lpt1284_port *port)
+{
+	u32 n;
+
+	spin_lock(&port->lock);
+	n = port->nwaiters;
+	spin_unlock(&port->lock);
+	return n;
+}
+
+/* The file is closed: free what it holds (after a deselect). */
+void lpt1284_release_client(struct lpt1284_client *client)
+{
+	struct lpt1284_port *port = client->port;
+	bool holds;
+
+	spin_lock(&port->lock);
+	holds = port->holder == client;
+	spin_unlock(&port->lock);
+	if (!holds)
+		return;
+	if (client->selected >= 0 && client->selected < LPT1284_DAISY_MAX &&
+	    port->selected == client->selected) {
+		mutex_lock(&port->chain_lock);
+		lpt1284_deselect(port);
+		mutex_unlock(&port->chain_lock);
+	}
+	client->selected = -1;
+	lpt1284_free(client);
+}
