@@ -13,7 +13,7 @@
 #include <linux/delay.h>
 #include <linux/slab.h>
 
-#include "lpt1284.h"
+#include "lpt1284-priv.h"
 
 #define CPP_MASK	(LPT_STR_BUSY | LPT_STR_PERROR | LPT_STR_SELECT | \
 			 LPT_STR_ERROR)

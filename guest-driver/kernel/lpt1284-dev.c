@@ -18,7 +18,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "lpt1284.h"
+#include "lpt1284-priv.h"
 
 /**
  * struct lpt1284_file - an open port or device node

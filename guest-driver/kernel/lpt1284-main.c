@@ -17,7 +17,7 @@
 #include <linux/pnp.h>
 #include <linux/slab.h>
 
-#include "lpt1284.h"
+#include "lpt1284-priv.h"
 
 static unsigned long io[LPT1284_MAX_PORTS];
 static unsigned long io_hi[LPT1284_MAX_PORTS];

@@ -22,7 +22,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
-#include "lpt1284.h"
+#include "lpt1284-priv.h"
 
 /* Registers */
 

@@ -11,8 +11,8 @@
  *  - lpt1284-main.c: binding to ports (PnP or module parameters), the
  *    class and the character device numbers.
  */
-#ifndef _LPT1284_H
-#define _LPT1284_H
+#ifndef _LPT1284_PRIV_H
+#define _LPT1284_PRIV_H
 
 #include <linux/cdev.h>
 #include <linux/device.h>
@@ -209,4 +209,4 @@ void lpt1284_port_nodes_remove(struct lpt1284_port *port);
 void lpt1284_device_nodes_update(struct lpt1284_port *port);
 extern const struct attribute_group *lpt1284_port_groups[];
 
-#endif /* _LPT1284_H */
+#endif /* _LPT1284_PRIV_H */
