@@ -439,26 +439,6 @@ static void lpt1284_io_end(struct lpt1284_file *f, bool allocated)
 	lpt1284_keep_or_free(&f->client);
 }
 
-static ssize_t lpt1284_transfer_write(struct lpt1284_port *port, u32 mode,
-				      const u8 *buf, size_t len)
-{
-	ssize_t n;
-	u8 xb = mode == LPT1284_MODE_ECP ? 0x10 : 0x40;
-	int ret;
-
-	if (mode == LPT1284_MODE_COMPAT)
-		return lpt1284_write_compat(port, buf, len);
-	ret = lpt1284_negotiate(port, xb);
-	if (ret)
-		return ret == -ENXIO ? -EIO : ret;
-	if (mode == LPT1284_MODE_ECP)
-		n = lpt1284_write_ecp(port, buf, len);
-	else
-		n = lpt1284_write_epp(port, buf, len);
-	lpt1284_terminate(port, mode);
-	return n;
-}
-
 static ssize_t lpt1284_write(struct file *file, const char __user *ubuf,
 			     size_t count, loff_t *ppos)
 {
@@ -509,37 +489,6 @@ unlock:
 	mutex_unlock(&d->io_lock);
 	kfree(kbuf);
 	return done ? done : n;
-}
-
-static ssize_t lpt1284_transfer_read(struct lpt1284_port *port, u32 mode,
-				     u8 *buf, size_t len)
-{
-	static const u8 xbs[] = {
-		[LPT1284_MODE_NIBBLE] = 0x00, [LPT1284_MODE_BYTE] = 0x01,
-		[LPT1284_MODE_ECP] = 0x10, [LPT1284_MODE_EPP] = 0x40,
-	};
-	ssize_t n;
-	int ret;
-
-	ret = lpt1284_negotiate(port, xbs[mode]);
-	if (ret)
-		return ret == -ENXIO ? -EIO : ret;
-	switch (mode) {
-	case LPT1284_MODE_BYTE:
-		n = lpt1284_read_nibble(port, buf, len, true);
-		break;
-	case LPT1284_MODE_ECP:
-		n = lpt1284_read_ecp(port, buf, len);
-		break;
-	case LPT1284_MODE_EPP:
-		n = lpt1284_read_epp(port, buf, len);
-		break;
-	default:
-		n = lpt1284_read_nibble(port, buf, len, false);
-		break;
-	}
-	lpt1284_terminate(port, mode);
-	return n;
 }
 
 static ssize_t lpt1284_read(struct file *file, char __user *ubuf,

@@ -38,6 +38,18 @@ static dev_t lpt1284_devt;
 static DEFINE_MUTEX(lpt1284_ports_lock);
 static struct lpt1284_port *lpt1284_ports[LPT1284_MAX_PORTS];
 
+/* Port lptN, or NULL */
+struct lpt1284_port *lpt1284_port_get(int index)
+{
+	struct lpt1284_port *port = NULL;
+
+	mutex_lock(&lpt1284_ports_lock);
+	if (index >= 0 && index < LPT1284_MAX_PORTS)
+		port = lpt1284_ports[index];
+	mutex_unlock(&lpt1284_ports_lock);
+	return port;
+}
+
 static irqreturn_t lpt1284_interrupt(int irq, void *dev_id)
 {
 	struct lpt1284_port *port = dev_id;

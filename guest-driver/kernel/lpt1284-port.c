@@ -474,6 +474,59 @@ back:
 	return i;
 }
 
+/* One write request in a mode, negotiation and termination included */
+ssize_t lpt1284_transfer_write(struct lpt1284_port *port, u32 mode,
+			       const u8 *buf, size_t len)
+{
+	ssize_t n;
+	u8 xb = mode == LPT1284_MODE_ECP ? 0x10 : 0x40;
+	int ret;
+
+	if (mode == LPT1284_MODE_COMPAT)
+		return lpt1284_write_compat(port, buf, len);
+	ret = lpt1284_negotiate(port, xb);
+	if (ret)
+		return ret == -ENXIO ? -EIO : ret;
+	if (mode == LPT1284_MODE_ECP)
+		n = lpt1284_write_ecp(port, buf, len);
+	else
+		n = lpt1284_write_epp(port, buf, len);
+	lpt1284_terminate(port, mode);
+	return n;
+}
+
+/* One read request in a mode: the bytes the peripheral had, 0 for none */
+ssize_t lpt1284_transfer_read(struct lpt1284_port *port, u32 mode, u8 *buf,
+			      size_t len)
+{
+	static const u8 xbs[] = {
+		[LPT1284_MODE_NIBBLE] = 0x00, [LPT1284_MODE_BYTE] = 0x01,
+		[LPT1284_MODE_ECP] = 0x10, [LPT1284_MODE_EPP] = 0x40,
+	};
+	ssize_t n;
+	int ret;
+
+	ret = lpt1284_negotiate(port, xbs[mode]);
+	if (ret)
+		return ret == -ENXIO ? -EIO : ret;
+	switch (mode) {
+	case LPT1284_MODE_BYTE:
+		n = lpt1284_read_nibble(port, buf, len, true);
+		break;
+	case LPT1284_MODE_ECP:
+		n = lpt1284_read_ecp(port, buf, len);
+		break;
+	case LPT1284_MODE_EPP:
+		n = lpt1284_read_epp(port, buf, len);
+		break;
+	default:
+		n = lpt1284_read_nibble(port, buf, len, false);
+		break;
+	}
+	lpt1284_terminate(port, mode);
+	return n;
+}
+
 /* The allocate queue */
 
 static void lpt1284_grant(struct lpt1284_port *port,

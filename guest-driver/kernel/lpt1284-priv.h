@@ -165,6 +165,7 @@ struct lpt1284_port {
 
 /* lpt1284-main.c */
 extern struct class *lpt1284_class;
+struct lpt1284_port *lpt1284_port_get(int index);
 
 /* lpt1284-port.c: hardware */
 u8 lpt1284_read_status(struct lpt1284_port *port);
@@ -187,6 +188,10 @@ ssize_t lpt1284_read_epp(struct lpt1284_port *port, u8 *buf, size_t len);
 ssize_t lpt1284_write_ecp(struct lpt1284_port *port, const u8 *buf,
 			  size_t len);
 ssize_t lpt1284_read_ecp(struct lpt1284_port *port, u8 *buf, size_t len);
+ssize_t lpt1284_transfer_write(struct lpt1284_port *port, u32 mode,
+			       const u8 *buf, size_t len);
+ssize_t lpt1284_transfer_read(struct lpt1284_port *port, u32 mode, u8 *buf,
+			      size_t len);
 
 /* lpt1284-port.c: the allocate queue */
 int lpt1284_allocate(struct lpt1284_client *client, u64 timeout_ns,
