@@ -42,7 +42,7 @@ bench: all
 clean:
 	rm -rf $(LPTRIG_CACHE)/images $(LPTRIG_CACHE)/qemu/build-* \
 		$(LPTRIG_CACHE)/parport-fifo/build $(LPTRIG_CACHE)/parport-fifo/stamp \
-		$(LPTRIG_CACHE)/progs
+		$(LPTRIG_CACHE)/guest-driver $(LPTRIG_CACHE)/progs
 
 distclean:
 	rm -rf $(LPTRIG_CACHE)

@@ -6,16 +6,19 @@
 #                      boots ~4.5 s faster under TCG, but needs QEMU's pvh.bin
 #                      option ROM in the -L firmware directory
 #   initramfs.cpio.gz  busybox-static, Linux's parport/parport_pc/lp/ppdev
-#                      modules (+ dependencies), extra modules, /init
+#                      modules (+ dependencies), extra modules, extra
+#                      programs, /init
 #   manifest.txt       the initramfs file list (for people, not for tools)
 #   stamp              hash of every input; the build is skipped when it matches
 #
 # Extra modules: every *.ko in $LPTRIG_CACHE/images/extra-modules/ goes to
 # /lib/modules/$KVER/extra/ (a parport_pc.ko goes to extra/fifo/, where it can
-# only be loaded by path and never shadows Debian's parport_pc).  The first
-# step builds that parport_pc.ko: Linux's parport_pc with
-# CONFIG_PARPORT_PC_FIFO (images/parport-fifo/build.sh; a no-op when its
-# inputs are unchanged).
+# only be loaded by path and never shadows Debian's parport_pc).  Extra
+# programs: every file in $LPTRIG_CACHE/images/extra-bin/ goes to /usr/bin/.
+# The first steps fill both, each a no-op when its inputs are unchanged:
+# images/parport-fifo/build.sh builds that parport_pc.ko (Linux's parport_pc
+# with CONFIG_PARPORT_PC_FIFO), guest-driver/build.sh our driver's modules
+# (lpt1284.ko, ...) and lptctl.
 #
 # Usage: images/build.sh [-f|--force]
 # Prints the output directory on stdout.  See images/README.md.
@@ -47,6 +50,7 @@ DL=$LPTRIG_CACHE/dl
 DEB=$DL/linux-image-${KVER}_${KPKGVER}_amd64.deb
 KTREE=$LPTRIG_CACHE/kernel/${KVER}_${KPKGVER}
 EXTRA=$LPTRIG_CACHE/images/extra-modules
+EXTRA_BIN=$LPTRIG_CACHE/images/extra-bin
 OUT=$LPTRIG_CACHE/images/default
 INIT=$here/init
 
@@ -90,6 +94,11 @@ input_key() {
 			(cd "$EXTRA" && find . -maxdepth 1 -name '*.ko' \( -type f -o -type l \) \
 				-print0 | sort -z | xargs -0r sha256sum)
 		fi
+		if [ -d "$EXTRA_BIN" ]; then
+			echo "extra-bin"
+			(cd "$EXTRA_BIN" && find . -maxdepth 1 \( -type f -o -type l \) \
+				! -name '.*' -print0 | sort -z | xargs -0r sha256sum)
+		fi
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -99,8 +108,10 @@ up_to_date() {
 		[ -f "$OUT/initramfs.cpio.gz" ] && [ "$(cat "$OUT/stamp")" = "$1" ]
 }
 
-# The FIFO-enabled parport_pc.ko, into $EXTRA (logs on stderr only).
+# The FIFO-enabled parport_pc.ko into $EXTRA, the guest driver's modules
+# into $EXTRA and lptctl into $EXTRA_BIN (logs on stderr only).
 "$here/parport-fifo/build.sh"
+"$LPTRIG_TOP/guest-driver/build.sh"
 
 fetch_kernel_deb
 key=$(input_key)
@@ -154,6 +165,18 @@ install -m 755 "$BUSYBOX" "$st/bin/busybox"
 	[ -d "$st/${app%/*}" ] || mkdir -p "$st/${app%/*}"
 	ln -s /bin/busybox "$st/$app"
 done
+
+# Extra programs (lptctl) in /usr/bin, in place of a busybox applet of the
+# same name wherever it is (/bin comes first in PATH).
+if [ -d "$EXTRA_BIN" ]; then
+	while IFS= read -r -d '' f; do
+		for d in bin sbin usr/bin usr/sbin; do
+			[ ! -L "$st/$d/${f##*/}" ] || rm "$st/$d/${f##*/}"
+		done
+		install -m 755 "$f" "$st/usr/bin/${f##*/}"
+		log "extra program: /usr/bin/${f##*/}"
+	done < <(find -L "$EXTRA_BIN" -maxdepth 1 -type f ! -name '.*' -print0 | sort -z)
+fi
 
 install -m 755 "$INIT" "$st/init"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$st/etc/passwd"
