@@ -29,8 +29,11 @@ from .errors import LptrigError
 #: where the sources are: tests/guest/progs/ of this checkout
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "tests" / "guest" / "progs"
 
+#: the guest driver's uapi headers (<linux/lpt1284.h>), on the include path
+UAPI_DIR = Path(__file__).resolve().parents[2] / "guest-driver" / "include" / "uapi"
+
 CC = "gcc"
-CFLAGS: Tuple[str, ...] = ("-static", "-O2", "-Wall", "-Wextra")
+CFLAGS: Tuple[str, ...] = ("-static", "-O2", "-Wall", "-Wextra", f"-I{UAPI_DIR}")
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -51,6 +54,9 @@ def build(name: str) -> Path:
     """Compile ``tests/guest/progs/<name>.c`` (once); return the static binary."""
     src = source(name)
     data = src.read_bytes()
+    # The uapi headers a program may include are part of its input
+    for header in sorted(UAPI_DIR.rglob("*.h")):
+        data += header.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     outdir = paths.cache_dir() / "progs"
     binary = outdir / f"{name}-{digest}"
