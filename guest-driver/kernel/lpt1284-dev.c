@@ -406,8 +406,16 @@ static int lpt1284_io_begin(struct lpt1284_file *f, u32 mode, bool nonblock)
 	struct lpt1284_port *port = client->port;
 	int ret;
 
-	if (lpt1284_holds(client))
+	/*
+	 * A port this file keeps lazily from its last request is not held
+	 * in the contract's sense: the request selects its device again.
+	 */
+	spin_lock(&port->lock);
+	if (port->holder == client && !port->lazy) {
+		spin_unlock(&port->lock);
 		return 0;
+	}
+	spin_unlock(&port->lock);
 	ret = lpt1284_allocate(client, d->busy_timeout_ms * NSEC_PER_MSEC,
 			       nonblock);
 	if (ret == -ETIMEDOUT)

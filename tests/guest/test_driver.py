@@ -104,3 +104,177 @@ def test_exclusive_device_opens_and_a_shared_port(make_machine: Callable[..., Ma
                    "[ \"$(readlink $p/fd/0)\" = /dev/lpt0 ] && n=$((n+1)); done; "
                    "echo $n; kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; true")
     assert count.splitlines()[0] == "32"
+
+
+def test_allocate_is_strictly_fifo(make_machine: Callable[..., Machine]) -> None:
+    vm = boot(make_machine)
+    sh(vm, "lptctl alloc 1500 > /tmp/holder 2>&1 &")
+    sh(vm, f"while [ $(cat {SYS}/lpt0/owner) = none ]; do sleep 0.01; done")
+    for i in range(1, 9):
+        # each one queued only after the one before it is in the queue
+        sh(vm, f"lptctl alloc 30 > /tmp/w{i} 2>&1 &")
+        wait_waiters(vm, i)
+    assert sh(vm, "lptctl waiters") == "waiters 8"
+    # try-allocate never queues, and fails while anyone waits
+    result = vm.console.run("lptctl try")
+    assert result.status == 1 and "EBUSY" in result.output
+    sh(vm, "wait")
+    granted = [stamps(sh(vm, f"cat /tmp/w{i}")) for i in range(1, 9)]
+    assert granted == sorted(granted)
+    freed = [stamps(sh(vm, f"cat /tmp/w{i}"), "freed") for i in range(1, 9)]
+    assert all(f < g for f, g in zip(freed, granted[1:]))   # one holder at a time
+    assert stamps(sh(vm, "cat /tmp/holder"), "freed") < granted[0]
+    assert sh(vm, "lptctl waiters") == "waiters 0"
+    assert sh(vm, "lptctl try").startswith("allocated")
+
+
+def test_timeout_and_signal_leave_the_queue_in_order(
+        make_machine: Callable[..., Machine]) -> None:
+    vm = boot(make_machine)
+    sh(vm, "lptctl alloc 2500 > /tmp/holder 2>&1 &")
+    sh(vm, f"while [ $(cat {SYS}/lpt0/owner) = none ]; do sleep 0.01; done")
+    sh(vm, "lptctl alloc 20 > /tmp/a1 2>&1 &")
+    wait_waiters(vm, 1)
+    sh(vm, "lptctl alloc -t 400 20 > /tmp/a2 2>&1 &")       # times out
+    wait_waiters(vm, 2)
+    sh(vm, "lptctl alloc 20 > /tmp/a3 2>&1 &")
+    wait_waiters(vm, 3)
+    sh(vm, "lptctl alloc 20 > /tmp/a4 2>&1 & echo $! > /tmp/a4.pid")
+    wait_waiters(vm, 4)
+    sh(vm, "lptctl alloc 20 > /tmp/a5 2>&1 &")
+    wait_waiters(vm, 5)
+    sh(vm, "kill -INT $(cat /tmp/a4.pid)")                 # a signal
+    wait_waiters(vm, 3)                                     # a2 timed out too
+    sh(vm, "wait")
+    assert "ETIMEDOUT" in sh(vm, "cat /tmp/a2")
+    assert "allocated" not in sh(vm, "cat /tmp/a4")
+    order = [stamps(sh(vm, f"cat /tmp/a{i}")) for i in (1, 3, 5)]
+    assert order == sorted(order)
+
+
+def test_a_killed_holder_hands_the_port_on(make_machine: Callable[..., Machine]) -> None:
+    vm = boot(make_machine)
+    sh(vm, "lptctl lock 0 100000 > /tmp/holder 2>&1 & echo $! > /tmp/holder.pid")
+    sh(vm, f"while [ $(cat {SYS}/lpt0/owner) = none ]; do sleep 0.01; done")
+    sh(vm, "lptctl alloc 10 > /tmp/next 2>&1 &")
+    wait_waiters(vm, 1)
+    sh(vm, "kill -9 $(cat /tmp/holder.pid); wait")
+    assert sh(vm, "cat /tmp/next").startswith("allocated")
+    # and the daisy device it had selected was deselected: the end device
+    # gets a plain write to it
+    sh(vm, "echo end > /root/end.txt; lptctl write 4 /root/end.txt")
+    assert outputs(vm)["printer@end"] == b"end\n"
+
+
+def test_lock_write_unlock_hands_over(make_machine: Callable[..., Machine],
+                                      tmp_path: Path) -> None:
+    data = tmp_path / "page.bin"
+    data.write_bytes(random.Random(1).randbytes(20000))
+    vm = boot(make_machine, add_files=[(data, "/root/page.bin")])
+    sh(vm, "lptctl lock 0 800 > /tmp/lock 2>&1 &")
+    sh(vm, f"while [ $(cat {SYS}/lpt0/owner) = none ]; do sleep 0.01; done")
+    sh(vm, "lptctl alloc 10 > /tmp/next 2>&1 &")
+    wait_waiters(vm, 1)
+    sh(vm, "wait")
+    assert stamps(sh(vm, "cat /tmp/lock"), "unlocked") < stamps(sh(vm, "cat /tmp/next"))
+    assert sh(vm, "lptctl write 0 /root/page.bin -l") .splitlines()[1] == "wrote 20000"
+    assert outputs(vm) == {"printer@0": data.read_bytes(), "loopback@1": b"",
+                           "printer@2": b"", "printer@end": b""}
+    assert sh(vm, f"cat {SYS}/lpt0/owner") == "none"
+    assert sh(vm, f"cat {SYS}/lpt0.0/bytes_written") == "20000"
+
+
+def test_two_writers_at_once(make_machine: Callable[..., Machine], tmp_path: Path) -> None:
+    rng = random.Random(2)
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(rng.randbytes(100000))
+    b.write_bytes(rng.randbytes(90000))
+    vm = boot(make_machine, add_files=[(a, "/root/a.bin"), (b, "/root/b.bin")])
+    out = sh(vm, "lptctl write 0 /root/a.bin > /tmp/wa 2>&1 & "
+                 "lptctl write 2 /root/b.bin > /tmp/wb 2>&1 & wait; cat /tmp/wa /tmp/wb")
+    assert out.splitlines() == ["wrote 100000", "wrote 90000"]
+    got = outputs(vm)
+    assert got["printer@0"] == a.read_bytes() and got["printer@2"] == b.read_bytes()
+    assert got["printer@end"] == b"" and got["loopback@1"] == b""
+
+
+def test_busy_port_fails_writes_before_any_byte(make_machine: Callable[..., Machine]) -> None:
+    vm = boot(make_machine)
+    sh(vm, "echo data > /root/d.txt; lptctl alloc 3000 > /tmp/holder 2>&1 &")
+    sh(vm, f"while [ $(cat {SYS}/lpt0/owner) = none ]; do sleep 0.01; done")
+    start = time.monotonic()
+    result = vm.console.run("lptctl write 2 /root/d.txt -b 300")
+    assert result.status == 1 and "EBUSY" in result.output
+    assert result.output.startswith("wrote 0")
+    result = vm.console.run("lptctl write 2 /root/d.txt -n")
+    assert result.status == 1 and "EAGAIN" in result.output
+    assert time.monotonic() - start < 2.5                   # neither waited long
+    sh(vm, "wait")
+    assert outputs(vm)["printer@2"] == b""
+
+
+@pytest.mark.parametrize("write_mode", ["compat", "ecp", "epp"])
+def test_loopback_reads_back_in_every_mode(make_machine: Callable[..., Machine],
+                                           write_mode: str) -> None:
+    vm = boot(make_machine)
+    for read_mode in ("nibble", "byte", "ecp", "epp"):
+        sh(vm, f"head -c 300 /dev/urandom > /root/in; "
+               f"lptctl write 1 /root/in -m {write_mode}")
+        out = sh(vm, f"lptctl read 1 1000 /root/out -m {read_mode}; "
+                     "cmp /root/in /root/out && echo same")
+        assert out.splitlines() == ["read 300", "same"], (write_mode, read_mode)
+    # Nothing left: a read returns 0
+    assert sh(vm, "lptctl read 1 10 /root/out") == "read 0"
+
+
+@pytest.mark.parametrize("knob,error", [("paper-out", "ENOSPC"), ("offline", "EIO"),
+                                        ("fault", "EIO")])
+def test_printer_faults_give_the_contract_errors(make_machine: Callable[..., Machine],
+                                                 tmp_path: Path, knob: str,
+                                                 error: str) -> None:
+    data = tmp_path / "big.bin"
+    data.write_bytes(random.Random(5).randbytes(60000))
+    vm = make_machine(Chain.parse(SPEC, device_props={"busy-ns": "20000", "ack-ns": "20000"}),
+                      modules="lpt1284", add_files=[(data, "/root/big.bin")])
+    printer = "/machine/peripheral/printer-0"
+    mon = vm.qmp()
+    # Set while nothing is written: not one byte
+    qmp.qom_set(mon, printer, knob, True)
+    result = vm.console.run("lptctl write 0 /root/big.bin")
+    assert result.status == 1 and result.output.startswith("wrote 0\n")
+    assert error in result.output
+    qmp.qom_set(mon, printer, knob, False)
+    # Set in the middle of a write: the bytes taken so far, then the error
+    vm.console.send("lptctl write 0 /root/big.bin; echo \"rc=$?\"\n")
+    out = vm.rundir / "printer@0.bin"
+    deadline = time.monotonic() + 60
+    while len(out.read_bytes()) < 5000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    qmp.qom_set(mon, printer, knob, True)
+    match = vm.console.expect(r"wrote (\d+)\n(.*)\nrc=(\d+)", 60)
+    taken = int(match.group(1))
+    assert 5000 <= taken < 60000
+    assert error in match.group(2) and match.group(3) == "1"
+    assert out.read_bytes() == data.read_bytes()[:taken]
+    qmp.qom_set(mon, printer, knob, False)
+
+
+def test_sample_client_module(make_machine: Callable[..., Machine]) -> None:
+    vm = boot(make_machine, modules="lpt1284,lpt1284-sample",
+              extra_append="lpt1284_sample.device=2 lpt1284_sample.message=kernel-hello")
+    assert "lpt1284-sample: wrote 12 bytes to lpt0.2" in sh(vm, "dmesg")
+    assert outputs(vm) == {"printer@0": b"", "loopback@1": b"", "printer@2": b"kernel-hello",
+                           "printer@end": b""}
+
+
+def test_unload_refused_while_open_then_reload(make_machine: Callable[..., Machine]) -> None:
+    vm = boot(make_machine)
+    result = vm.console.run("exec 3</dev/lpt0.1; rmmod lpt1284")
+    assert result.status != 0
+    sh(vm, "exec 3<&-; rmmod lpt1284; ls /dev/lpt0* 2>&1 | grep -c lpt0 || true")
+    assert sh(vm, "ls /sys/class/lpt1284 2>&1 || true").endswith("No such file or directory")
+    sh(vm, "modprobe lpt1284")
+    assert sh(vm, "ls /dev/lpt0*").split() == [
+        "/dev/lpt0", "/dev/lpt0.0", "/dev/lpt0.1", "/dev/lpt0.2", "/dev/lpt0.4"]
+    sh(vm, "echo again > /root/a.txt; lptctl write 2 /root/a.txt")
+    assert outputs(vm)["printer@2"] == b"again\n"
