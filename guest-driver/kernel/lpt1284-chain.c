@@ -148,19 +148,23 @@ static int lpt1284_assign_addrs(struct lpt1284_port *port)
 /*
  * Read the selected device's Device ID in nibble mode.  Returns its
  * length without the two length bytes, 0 for none, or -EIO when no IEEE
- * 1284 peripheral answered the negotiation.
+ * 1284 peripheral answered the negotiation.  *@changed tells whether it
+ * differs from the one the device had.
  */
 static int lpt1284_read_device_id(struct lpt1284_port *port,
-				  struct lpt1284_device *d)
+				  struct lpt1284_device *d, bool *changed)
 {
 	u8 *buf;
 	ssize_t n;
 	size_t len;
 	int ret;
 
+	*changed = d->device_id_len != 0;
 	ret = lpt1284_negotiate(port, 0x04);
-	if (ret)
+	if (ret) {
+		d->device_id_len = 0;
 		return ret == -ENXIO ? 0 : ret;
+	}
 	buf = kmalloc(LPT1284_DEVICE_ID_MAX + 2, GFP_KERNEL);
 	if (!buf) {
 		lpt1284_terminate(port, LPT1284_MODE_NIBBLE);
@@ -173,8 +177,10 @@ static int lpt1284_read_device_id(struct lpt1284_port *port,
 		/* A big-endian length that counts its own two bytes */
 		len = min_t(size_t, n, (buf[0] << 8 | buf[1])) - 2;
 		len = min_t(size_t, len, sizeof(d->device_id));
-		memcpy(d->device_id, buf + 2, len);
 	}
+	*changed = len != d->device_id_len ||
+		   memcmp(d->device_id, buf + 2, len);
+	memcpy(d->device_id, buf + 2, len);
 	d->device_id_len = len;
 	kfree(buf);
 	return len;
@@ -189,6 +195,7 @@ static int lpt1284_read_device_id(struct lpt1284_port *port,
 int lpt1284_scan(struct lpt1284_port *port)
 {
 	struct lpt1284_device *end = &port->devs[LPT1284_END_DEVICE];
+	bool changed;
 	int n, i;
 
 	lpt1284_port_reset(port);
@@ -198,21 +205,28 @@ int lpt1284_scan(struct lpt1284_port *port)
 	port->daisy_count = n;
 	for (i = 0; i < LPT1284_DAISY_MAX; i++) {
 		struct lpt1284_device *d = &port->devs[i];
+		bool was = d->present;
 
 		d->present = i < n;
-		d->device_id_len = 0;
-		if (!d->present)
-			continue;
-		if (lpt1284_select(port, i, LPT1284_MODE_COMPAT)) {
+		if (d->present && lpt1284_select(port, i, LPT1284_MODE_COMPAT))
 			d->present = false;
+		if (!d->present) {
+			d->device_id_len = 0;
 			continue;
 		}
-		lpt1284_read_device_id(port, d);
+		lpt1284_read_device_id(port, d, &changed);
 		lpt1284_deselect(port);
+		/*
+		 * Another device now has this address (as Windows tells, by
+		 * its Device ID): a file open on the old one has lost it.
+		 */
+		if (was && changed && d->open)
+			d->gone = true;
 	}
 	end->present = true;
-	end->device_id_len = 0;
-	port->end_device = lpt1284_read_device_id(port, end) >= 0;
+	port->end_device = lpt1284_read_device_id(port, end, &changed) >= 0;
+	if (changed && end->open)
+		end->gone = true;
 	lpt1284_port_reset(port);
 	dev_info(port->dev, "%d daisy-chained device%s, end device %s\n", n,
 		 n == 1 ? "" : "s", port->end_device ? "answered" : "silent");

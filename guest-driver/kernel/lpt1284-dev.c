@@ -96,12 +96,16 @@ static int lpt1284_release(struct inode *inode, struct file *file)
 		d->open = false;
 		d->client = NULL;
 		if (d->gone) {
-			/* Removed by a rescan while open: the node goes now */
+			/*
+			 * Removed by a rescan while open: the node goes now,
+			 * and comes back for a new device at that address.
+			 */
 			d->gone = false;
 			if (d->dev) {
 				device_destroy(lpt1284_class, d->dev->devt);
 				d->dev = NULL;
 			}
+			lpt1284_device_nodes_update(port);
 		}
 		mutex_unlock(&port->chain_lock);
 	}

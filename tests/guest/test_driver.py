@@ -278,3 +278,33 @@ def test_unload_refused_while_open_then_reload(make_machine: Callable[..., Machi
         "/dev/lpt0", "/dev/lpt0.0", "/dev/lpt0.1", "/dev/lpt0.2", "/dev/lpt0.4"]
     sh(vm, "echo again > /root/a.txt; lptctl write 2 /root/a.txt")
     assert outputs(vm)["printer@2"] == b"again\n"
+
+
+def test_rescan_adds_and_removes_nodes(make_machine: Callable[..., Machine],
+                                       tmp_path: Path) -> None:
+    vm = boot(make_machine, spec="printer@0,loopback@1,printer@end")
+    mon = vm.qmp()
+    mon.command("chardev-add", id="hot", backend={
+        "type": "file", "data": {"out": str(tmp_path / "hot.bin")}})
+    mon.command("device_add", driver="ieee1284-printer", id="hot", chardev="hot",
+                bus="lpt0.0", addr=2)
+    assert "/dev/lpt0.2" not in sh(vm, "ls /dev/lpt0*")    # not until a rescan
+    sh(vm, "lptctl rescan")
+    assert sh(vm, f"cat {SYS}/lpt0/daisy_count") == "3"
+    sh(vm, "echo hot > /root/h.txt; lptctl write 2 /root/h.txt")
+    assert (tmp_path / "hot.bin").read_bytes() == b"hot\n"
+    # Device 1 goes while open: its node stays until closed, I/O fails
+    sh(vm, "exec 5>/dev/lpt0.1")
+    mon.command("device_del", id="loopback-1")
+    sh(vm, "lptctl rescan")
+    assert sh(vm, f"cat {SYS}/lpt0/daisy_count") == "2"
+    result = vm.console.run("echo x >&5")
+    assert result.status != 0 and "No such device" in result.output
+    sh(vm, "exec 5>&-")
+    # Addresses are reassigned in chain order: the hot printer is now 1,
+    # a new device with a node of its own
+    assert "MDL:Virtual Printer;" in sh(vm, f"cat {SYS}/lpt0.1/device_id")
+    assert sh(vm, "ls /dev/lpt0*").split() == ["/dev/lpt0", "/dev/lpt0.0", "/dev/lpt0.1",
+                                               "/dev/lpt0.4"]
+    sh(vm, "lptctl write 1 /root/h.txt")
+    assert (tmp_path / "hot.bin").read_bytes() == b"hot\nhot\n"
