@@ -308,3 +308,31 @@ def test_rescan_adds_and_removes_nodes(make_machine: Callable[..., Machine],
                                                "/dev/lpt0.4"]
     sh(vm, "lptctl write 1 /root/h.txt")
     assert (tmp_path / "hot.bin").read_bytes() == b"hot\nhot\n"
+
+
+def test_stress_16_processes_60_seconds(make_machine: Callable[..., Machine]) -> None:
+    """lptctl stress: 16 processes mixing allocate, try, lock, select, plain
+    writes, signals and closes for 60 s on three devices."""
+    vm = boot(make_machine)
+    out = sh(vm, "lptctl stress -P 16 -s 60 0 2 4", timeout=240)
+    lines = out.splitlines()
+    summary = re.fullmatch(r"ops (\d+) violations (\d+) bytes (\d+)", lines[-1])
+    assert summary, out
+    assert int(summary.group(1)) > 1000 and summary.group(2) == "0"
+    reported = {m.group(1): (int(m.group(2)), int(m.group(3)))
+                for m in map(re.compile(r"device (\d) records (\d+) bytes (\d+)").fullmatch,
+                             lines) if m}
+    got = outputs(vm)
+    seqs: Dict[str, List[int]] = {}
+    for dev, name in (("0", "printer@0"), ("2", "printer@2"), ("4", "printer@end")):
+        records = got[name].decode().splitlines(keepends=True)
+        # every record whole, on one device, once
+        for record in records:
+            match = re.fullmatch(r"lptctl stress (\d+) (\d+)\n", record)
+            assert match, record
+            seqs.setdefault(match.group(1), []).append(int(match.group(2)))
+        assert reported[dev] == (len(records), len(got[name]))
+    assert got["loopback@1"] == b""
+    for pid, numbers in seqs.items():
+        assert sorted(numbers) == list(range(len(numbers))), pid
+    assert sum(n for n, _ in reported.values()) > 100
