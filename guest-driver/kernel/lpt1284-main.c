@@ -16,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/pnp.h>
 #include <linux/slab.h>
+#include <asm/dma.h>
 
 #include "lpt1284-priv.h"
 
@@ -106,6 +107,14 @@ static struct lpt1284_port *lpt1284_port_add(struct device *parent,
 	    request_irq(port->irq, lpt1284_interrupt, 0, "lpt1284", port))
 		port->irq = -1;
 	lpt1284_port_probe(port);
+	if ((port->caps & LPT1284_CAP_DMA) && !request_dma(port->dma, "lpt1284")) {
+		/* A page below 16 MiB: never crosses a 64 KiB DMA boundary */
+		port->dma_buf = (u8 *)__get_free_page(GFP_KERNEL | GFP_DMA);
+		if (!port->dma_buf)
+			free_dma(port->dma);
+	}
+	if (!port->dma_buf)
+		port->caps &= ~LPT1284_CAP_DMA;
 	ret = lpt1284_port_nodes_add(port);
 	if (ret)
 		goto err_release;
@@ -119,6 +128,10 @@ static struct lpt1284_port *lpt1284_port_add(struct device *parent,
 	return port;
 
 err_release:
+	if (port->dma_buf) {
+		free_page((unsigned long)port->dma_buf);
+		free_dma(port->dma);
+	}
 	if (port->irq >= 0)
 		free_irq(port->irq, port);
 	if (port->base_hi)
@@ -135,6 +148,10 @@ err_free:
 static void lpt1284_port_remove(struct lpt1284_port *port)
 {
 	lpt1284_port_nodes_remove(port);
+	if (port->dma_buf) {
+		free_page((unsigned long)port->dma_buf);
+		free_dma(port->dma);
+	}
 	if (port->irq >= 0)
 		free_irq(port->irq, port);
 	if (port->base_hi)

@@ -17,6 +17,7 @@
 
 #include <linux/delay.h>
 #include <linux/io.h>
+#include <asm/dma.h>
 #include <linux/jiffies.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -399,49 +400,123 @@ ssize_t lpt1284_read_epp(struct lpt1284_port *port, u8 *buf, size_t len)
 	return i;
 }
 
-/* ECP forward through the FIFO: the port does the handshake */
-ssize_t lpt1284_write_ecp(struct lpt1284_port *port, const u8 *buf,
-			  size_t len)
+static bool lpt1284_ecr_is(struct lpt1284_port *port, u8 bit, bool set)
 {
-	unsigned long deadline = jiffies + msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS);
+	return !!(lpt1284_read_ecr(port) & bit) == set;
+}
+
+/*
+ * Sleep until an ECR bit is @set (the port's interrupt wakes it), up to
+ * the I/O time-out: what wait_event_interruptible_timeout() returns.
+ */
+static long lpt1284_wait_ecr(struct lpt1284_port *port, u8 bit, bool set)
+{
+	return wait_event_interruptible_timeout(port->irq_wq,
+						lpt1284_ecr_is(port, bit, set),
+						msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS));
+}
+
+/*
+ * Wait until the FIFO is empty: what it still holds was not taken.  The
+ * port cannot say how much that is, so on a time-out the count is cut by
+ * a whole FIFO (a short count that may be short by more than was lost).
+ */
+static ssize_t lpt1284_ecp_drain(struct lpt1284_port *port, size_t done,
+				 int err)
+{
+	long left;
+
+	left = lpt1284_wait_ecr(port, LPT_ECR_EMPTY, true);
+	if (!(lpt1284_read_ecr(port) & LPT_ECR_EMPTY)) {
+		done -= min_t(size_t, done, port->fifo_depth);
+		if (!err)
+			err = left < 0 ? -EINTR : -ETIMEDOUT;
+	}
+	/* PS/2 mode empties the FIFO */
+	lpt1284_set_ecr_mode(port, LPT_ECR_PS2);
+	return done ? done : err;
+}
+
+/*
+ * ECP forward through the FIFO by programmed I/O: the port does the
+ * handshake; a full FIFO waits for the service interrupt (half empty).
+ */
+static ssize_t lpt1284_write_ecp_pio(struct lpt1284_port *port, const u8 *buf,
+				     size_t len)
+{
 	size_t i = 0;
+	long left;
 	int err = 0;
 
-	lpt1284_data_forward(port);
-	lpt1284_set_ecr_mode(port, LPT_ECR_ECP);
 	while (i < len) {
 		if (!(lpt1284_read_ecr(port) & LPT_ECR_FULL)) {
 			outb(buf[i++], port->base_hi + LPT_ECP_FIFO);
-			deadline = jiffies +
-				   msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS);
 			continue;
 		}
-		if (signal_pending(current)) {
-			err = -EINTR;
+		/* serviceIntr cleared: set again, with an IRQ, at half empty */
+		lpt1284_write_ecr(port, LPT_ECR_ECP | LPT_ECR_NERRINTR);
+		left = lpt1284_wait_ecr(port, LPT_ECR_FULL, false);
+		if (left <= 0 && (lpt1284_read_ecr(port) & LPT_ECR_FULL)) {
+			err = left < 0 ? -EINTR : -ETIMEDOUT;
 			break;
 		}
-		if (time_after(jiffies, deadline)) {
-			err = -ETIMEDOUT;
+	}
+	return lpt1284_ecp_drain(port, i, err);
+}
+
+/*
+ * ECP forward by ISA DMA, a bounce page at a time: the port asks for the
+ * bytes (dmaEn, serviceIntr clear) and interrupts at terminal count.
+ */
+static ssize_t lpt1284_write_ecp_dma(struct lpt1284_port *port, const u8 *buf,
+				     size_t len)
+{
+	size_t done = 0, count, residue;
+	unsigned long flags;
+	long left;
+	int err = 0;
+
+	while (done < len) {
+		count = min_t(size_t, len - done, PAGE_SIZE);
+		memcpy(port->dma_buf, buf + done, count);
+		flags = claim_dma_lock();
+		disable_dma(port->dma);
+		clear_dma_ff(port->dma);
+		set_dma_mode(port->dma, DMA_MODE_WRITE);
+		set_dma_addr(port->dma, isa_virt_to_bus(port->dma_buf));
+		set_dma_count(port->dma, count);
+		lpt1284_write_ecr(port, LPT_ECR_ECP | LPT_ECR_NERRINTR |
+				  LPT_ECR_DMAEN);
+		enable_dma(port->dma);
+		release_dma_lock(flags);
+
+		left = lpt1284_wait_ecr(port, LPT_ECR_SERVICE, true);
+
+		flags = claim_dma_lock();
+		disable_dma(port->dma);
+		clear_dma_ff(port->dma);
+		residue = get_dma_residue(port->dma);
+		release_dma_lock(flags);
+		lpt1284_write_ecr(port, LPT_ECR_ECP | LPT_ECR_NERRINTR |
+				  LPT_ECR_SERVICE);
+		done += count - min(residue, count);
+		if (residue) {
+			err = left < 0 ? -EINTR : -ETIMEDOUT;
 			break;
 		}
-		usleep_range(20, 100);
 	}
-	/* Bytes still in the FIFO were not taken: wait for them */
-	deadline = jiffies + msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS);
-	while (!(lpt1284_read_ecr(port) & LPT_ECR_EMPTY) &&
-	       time_before(jiffies, deadline) && !signal_pending(current))
-		usleep_range(20, 100);
-	if (!(lpt1284_read_ecr(port) & LPT_ECR_EMPTY)) {
-		/* Count what is left out; the mode change empties the FIFO */
-		for (len = 0; len < port->fifo_depth &&
-		     !(lpt1284_read_ecr(port) & LPT_ECR_EMPTY); len++)
-			inb(port->base_hi + LPT_ECP_FIFO);
-		i -= min(i, len);
-		if (!err)
-			err = -ETIMEDOUT;
-	}
-	lpt1284_set_ecr_mode(port, LPT_ECR_PS2);
-	return i ? i : err;
+	return lpt1284_ecp_drain(port, done, err);
+}
+
+/* ECP forward through the FIFO, by DMA when the port has a channel */
+ssize_t lpt1284_write_ecp(struct lpt1284_port *port, const u8 *buf,
+			  size_t len)
+{
+	lpt1284_data_forward(port);
+	lpt1284_set_ecr_mode(port, LPT_ECR_ECP);
+	if (port->dma_buf)
+		return lpt1284_write_ecp_dma(port, buf, len);
+	return lpt1284_write_ecp_pio(port, buf, len);
 }
 
 /* ECP reverse at pin level (events 38-49) */

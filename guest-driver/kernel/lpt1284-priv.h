@@ -62,6 +62,7 @@
 #define LPT_ECR_CONFIG	0xe0
 #define LPT_ECR_MODE	0xe0
 #define LPT_ECR_NERRINTR 0x10
+#define LPT_ECR_DMAEN	0x08
 #define LPT_ECR_SERVICE	0x04
 #define LPT_ECR_FULL	0x02
 #define LPT_ECR_EMPTY	0x01
@@ -152,6 +153,7 @@ struct lpt1284_port {
 	int selected;		/* device selected on the chain, -1 none */
 	wait_queue_head_t irq_wq;
 	unsigned long irq_count;
+	u8 *dma_buf;		/* ISA DMA bounce page, NULL without DMA */
 
 	struct mutex chain_lock;	/* presence, nodes, select state */
 	u32 daisy_count;
