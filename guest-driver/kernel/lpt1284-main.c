@@ -60,6 +60,30 @@ static irqreturn_t lpt1284_interrupt(int irq, void *dev_id)
 	return IRQ_HANDLED;
 }
 
+/* Take the port out of the list and free it. */
+static void lpt1284_port_forget(struct lpt1284_port *port)
+{
+	mutex_lock(&lpt1284_ports_lock);
+	lpt1284_ports[port->index] = NULL;
+	mutex_unlock(&lpt1284_ports_lock);
+	kfree(port);
+}
+
+/* Give back the DMA channel, the IRQ and the I/O ranges, then forget it. */
+static void lpt1284_port_free(struct lpt1284_port *port)
+{
+	if (port->dma_buf) {
+		free_page((unsigned long)port->dma_buf);
+		free_dma(port->dma);
+	}
+	if (port->irq >= 0)
+		free_irq(port->irq, port);
+	if (port->base_hi)
+		release_region(port->base_hi, 3);
+	release_region(port->base, 8);
+	lpt1284_port_forget(port);
+}
+
 static struct lpt1284_port *lpt1284_port_add(struct device *parent,
 					     unsigned long base,
 					     unsigned long base_hi, int irq,
@@ -128,39 +152,17 @@ static struct lpt1284_port *lpt1284_port_add(struct device *parent,
 	return port;
 
 err_release:
-	if (port->dma_buf) {
-		free_page((unsigned long)port->dma_buf);
-		free_dma(port->dma);
-	}
-	if (port->irq >= 0)
-		free_irq(port->irq, port);
-	if (port->base_hi)
-		release_region(port->base_hi, 3);
-	release_region(base, 8);
+	lpt1284_port_free(port);
+	return ERR_PTR(ret);
 err_free:
-	mutex_lock(&lpt1284_ports_lock);
-	lpt1284_ports[index] = NULL;
-	mutex_unlock(&lpt1284_ports_lock);
-	kfree(port);
+	lpt1284_port_forget(port);
 	return ERR_PTR(ret);
 }
 
 static void lpt1284_port_remove(struct lpt1284_port *port)
 {
 	lpt1284_port_nodes_remove(port);
-	if (port->dma_buf) {
-		free_page((unsigned long)port->dma_buf);
-		free_dma(port->dma);
-	}
-	if (port->irq >= 0)
-		free_irq(port->irq, port);
-	if (port->base_hi)
-		release_region(port->base_hi, 3);
-	release_region(port->base, 8);
-	mutex_lock(&lpt1284_ports_lock);
-	lpt1284_ports[port->index] = NULL;
-	mutex_unlock(&lpt1284_ports_lock);
-	kfree(port);
+	lpt1284_port_free(port);
 }
 
 static int lpt1284_pnp_probe(struct pnp_dev *pdev,
