@@ -110,18 +110,23 @@ def test_allocate_is_strictly_fifo(make_machine: Callable[..., Machine]) -> None
     vm = boot(make_machine)
     sh(vm, "lptctl alloc 1500 > /tmp/holder 2>&1 &")
     sh(vm, f"while [ $(cat {SYS}/lpt0/owner) = none ]; do sleep 0.01; done")
-    for i in range(1, 9):
+    # allocate, lock and select requests wait in one queue
+    kinds = {1: ("alloc 30", "allocated", "freed"), 2: ("lock 0 30", "locked", "unlocked"),
+             3: ("alloc 30", "allocated", "freed"), 4: ("select 2 30", "selected", "deselected"),
+             5: ("lock 2 30", "locked", "unlocked"), 6: ("alloc 30", "allocated", "freed"),
+             7: ("lock 4 30", "locked", "unlocked"), 8: ("alloc 30", "allocated", "freed")}
+    for i, (cmd, _, _) in kinds.items():
         # each one queued only after the one before it is in the queue
-        sh(vm, f"lptctl alloc 30 > /tmp/w{i} 2>&1 &")
+        sh(vm, f"lptctl {cmd} > /tmp/w{i} 2>&1 &")
         wait_waiters(vm, i)
     assert sh(vm, "lptctl waiters") == "waiters 8"
     # try-allocate never queues, and fails while anyone waits
     result = vm.console.run("lptctl try")
     assert result.status == 1 and "EBUSY" in result.output
     sh(vm, "wait")
-    granted = [stamps(sh(vm, f"cat /tmp/w{i}")) for i in range(1, 9)]
+    granted = [stamps(sh(vm, f"cat /tmp/w{i}"), kinds[i][1]) for i in range(1, 9)]
     assert granted == sorted(granted)
-    freed = [stamps(sh(vm, f"cat /tmp/w{i}"), "freed") for i in range(1, 9)]
+    freed = [stamps(sh(vm, f"cat /tmp/w{i}"), kinds[i][2]) for i in range(1, 9)]
     assert all(f < g for f, g in zip(freed, granted[1:]))   # one holder at a time
     assert stamps(sh(vm, "cat /tmp/holder"), "freed") < granted[0]
     assert sh(vm, "lptctl waiters") == "waiters 0"
@@ -353,3 +358,27 @@ def test_ecp_writes_go_by_isa_dma(make_machine: Callable[..., Machine],
     # one bounce page per DMA block, each ending in a service interrupt
     assert trace.count("lpt1284_dma_transfer") >= 16
     assert trace.count("lpt1284_service_irq") >= 16
+
+
+def test_two_ports(make_machine: Callable[..., Machine]) -> None:
+    """Two controllers found through ACPI, each with its node, chain and queue."""
+    vm = boot(make_machine, spec="printer@0,printer@end", extra_args=[
+        "-device", "isa-lpt1284,id=lpt1,iobase=0x278,irq=5,dma=1",
+        "-chardev", "null,id=second",
+        "-device", "ieee1284-loopback,bus=lpt1.0,addr=0",
+        "-device", "ieee1284-printer,bus=lpt1.0,chardev=second"])
+    bases = {n: sh(vm, f"lptctl -p /dev/lpt{n} info | head -1") for n in (0, 1)}
+    assert sorted(bases.values()) == ["base 0x278", "base 0x378"]
+    first = next(n for n, base in bases.items() if base == "base 0x378")
+    second = 1 - first
+    assert sh(vm, f"ls /dev/lpt{second}*").split() == [
+        f"/dev/lpt{second}", f"/dev/lpt{second}.0", f"/dev/lpt{second}.4"]
+    assert "MDL:Loopback;" in sh(vm, f"cat {SYS}/lpt{second}.0/device_id")
+    assert "MDL:Virtual Printer;" in sh(vm, f"cat {SYS}/lpt{first}.0/device_id")
+    # The two queues are independent: one port is free while the other is held
+    sh(vm, f"lptctl -p /dev/lpt{first} alloc 2000 > /tmp/h0 2>&1 &")
+    sh(vm, f"while [ $(cat {SYS}/lpt{first}/owner) = none ]; do sleep 0.01; done")
+    assert sh(vm, f"lptctl -p /dev/lpt{second} try").startswith("allocated")
+    sh(vm, f"echo one > /root/one; lptctl -p /dev/lpt{second} write 0 /root/one -m epp; "
+           f"lptctl -p /dev/lpt{second} read 0 100 /root/back; wait")
+    assert sh(vm, "cat /root/back") == "one"
