@@ -35,8 +35,10 @@ run: all
 test: all
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest $(PYTEST_ARGS) tests
 
+# Both benchmarks run even when the first fails; make fails if either did.
 bench: all
-	PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/throughput.py
+	PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/throughput.py; rc=$$?; \
+	PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/driver.py && exit $$rc
 
 # Drop what the build generated; keep the downloaded packages and sources.
 clean:
