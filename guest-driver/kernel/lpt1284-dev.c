@@ -481,21 +481,27 @@ static ssize_t lpt1284_write(struct file *file, const char __user *ubuf,
 		n = allocated;
 		goto unlock;
 	}
-	while (done < count) {
+	n = lpt1284_write_begin(port, d->write_mode);
+	while (!n && done < count) {
 		size_t len = min_t(size_t, count - done, PAGE_SIZE);
+		ssize_t took;
 
 		if (copy_from_user(kbuf, ubuf + done, len)) {
 			n = -EFAULT;
 			break;
 		}
-		n = lpt1284_transfer_write(port, d->write_mode, kbuf, len);
-		if (n <= 0)
+		took = lpt1284_write_bytes(port, d->write_mode, kbuf, len);
+		if (took <= 0) {
+			n = took;
 			break;
-		done += n;
-		d->bytes_written += n;
-		if (n < len)
+		}
+		done += took;
+		d->bytes_written += took;
+		if (took < len)
 			break;
 	}
+	if (n != -EIO || done)
+		lpt1284_write_end(port, d->write_mode);
 	lpt1284_io_end(f, allocated);
 unlock:
 	mutex_unlock(&d->io_lock);

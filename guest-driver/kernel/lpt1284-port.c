@@ -549,24 +549,53 @@ back:
 	return i;
 }
 
+/*
+ * A write request in a mode: lpt1284_write_begin() negotiates it (nothing
+ * for compatibility mode), lpt1284_write_bytes() moves the bytes, as many
+ * times as needed, lpt1284_write_end() terminates - once per request, not
+ * once per buffer.
+ */
+int lpt1284_write_begin(struct lpt1284_port *port, u32 mode)
+{
+	int ret;
+
+	if (mode == LPT1284_MODE_COMPAT)
+		return 0;
+	ret = lpt1284_negotiate(port, mode == LPT1284_MODE_ECP ? 0x10 : 0x40);
+	return ret == -ENXIO ? -EIO : ret;
+}
+
+ssize_t lpt1284_write_bytes(struct lpt1284_port *port, u32 mode, const u8 *buf,
+			    size_t len)
+{
+	switch (mode) {
+	case LPT1284_MODE_ECP:
+		return lpt1284_write_ecp(port, buf, len);
+	case LPT1284_MODE_EPP:
+		return lpt1284_write_epp(port, buf, len);
+	default:
+		return lpt1284_write_compat(port, buf, len);
+	}
+}
+
+void lpt1284_write_end(struct lpt1284_port *port, u32 mode)
+{
+	if (mode != LPT1284_MODE_COMPAT)
+		lpt1284_terminate(port, mode);
+}
+
 /* One write request in a mode, negotiation and termination included */
 ssize_t lpt1284_transfer_write(struct lpt1284_port *port, u32 mode,
 			       const u8 *buf, size_t len)
 {
 	ssize_t n;
-	u8 xb = mode == LPT1284_MODE_ECP ? 0x10 : 0x40;
 	int ret;
 
-	if (mode == LPT1284_MODE_COMPAT)
-		return lpt1284_write_compat(port, buf, len);
-	ret = lpt1284_negotiate(port, xb);
+	ret = lpt1284_write_begin(port, mode);
 	if (ret)
-		return ret == -ENXIO ? -EIO : ret;
-	if (mode == LPT1284_MODE_ECP)
-		n = lpt1284_write_ecp(port, buf, len);
-	else
-		n = lpt1284_write_epp(port, buf, len);
-	lpt1284_terminate(port, mode);
+		return ret;
+	n = lpt1284_write_bytes(port, mode, buf, len);
+	lpt1284_write_end(port, mode);
 	return n;
 }
 

@@ -190,6 +190,10 @@ ssize_t lpt1284_read_epp(struct lpt1284_port *port, u8 *buf, size_t len);
 ssize_t lpt1284_write_ecp(struct lpt1284_port *port, const u8 *buf,
 			  size_t len);
 ssize_t lpt1284_read_ecp(struct lpt1284_port *port, u8 *buf, size_t len);
+int lpt1284_write_begin(struct lpt1284_port *port, u32 mode);
+ssize_t lpt1284_write_bytes(struct lpt1284_port *port, u32 mode, const u8 *buf,
+			    size_t len);
+void lpt1284_write_end(struct lpt1284_port *port, u32 mode);
 ssize_t lpt1284_transfer_write(struct lpt1284_port *port, u32 mode,
 			       const u8 *buf, size_t len);
 ssize_t lpt1284_transfer_read(struct lpt1284_port *port, u32 mode, u8 *buf,
