@@ -382,3 +382,18 @@ def test_two_ports(make_machine: Callable[..., Machine]) -> None:
     sh(vm, f"echo one > /root/one; lptctl -p /dev/lpt{second} write 0 /root/one -m epp; "
            f"lptctl -p /dev/lpt{second} read 0 100 /root/back; wait")
     assert sh(vm, "cat /root/back") == "one"
+
+
+def test_module_parameters_bind_a_port(make_machine: Callable[..., Machine]) -> None:
+    """io=/io_hi=/irq=/dma= bind a port without PnP's help (PnP then finds
+    it taken and leaves it)."""
+    vm = boot(make_machine, modules="")
+    sh(vm, "modprobe lpt1284 io=0x378 io_hi=0x778 irq=7 dma=3")
+    assert sh(vm, "cat /sys/module/lpt1284/parameters/io") == "888"
+    info = dict(line.split(None, 1) for line in sh(vm, "lptctl info").splitlines())
+    assert (info["base"], info["base_hi"], info["irq"], info["dma"]) == \
+        ("0x378", "0x778", "7", "3")
+    assert sh(vm, "ls /dev/lpt*").split() == [
+        "/dev/lpt0", "/dev/lpt0.0", "/dev/lpt0.1", "/dev/lpt0.2", "/dev/lpt0.4"]
+    sh(vm, "echo params > /root/p.txt; lptctl write 2 /root/p.txt")
+    assert outputs(vm)["printer@2"] == b"params\n"
