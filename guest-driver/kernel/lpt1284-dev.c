@@ -460,6 +460,7 @@ static ssize_t lpt1284_write(struct file *file, const char __user *ubuf,
 	size_t done = 0;
 	ssize_t n = 0;
 	int allocated;
+	bool begun;
 	u8 *kbuf;
 
 	if (!d)
@@ -482,7 +483,8 @@ static ssize_t lpt1284_write(struct file *file, const char __user *ubuf,
 		goto unlock;
 	}
 	n = lpt1284_write_begin(port, d->write_mode);
-	while (!n && done < count) {
+	begun = !n;
+	while (begun && done < count) {
 		size_t len = min_t(size_t, count - done, PAGE_SIZE);
 		ssize_t took;
 
@@ -500,7 +502,7 @@ static ssize_t lpt1284_write(struct file *file, const char __user *ubuf,
 		if (took < len)
 			break;
 	}
-	if (n != -EIO || done)
+	if (begun)
 		lpt1284_write_end(port, d->write_mode);
 	lpt1284_io_end(f, allocated);
 unlock:
