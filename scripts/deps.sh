@@ -16,6 +16,8 @@ PKGS=(
 	libelf-dev bc
 	# rig
 	python3-pytest python3-pytest-xdist python3-pytest-timeout
+	# reading cable traces (VCD): sigrok's decoders
+	sigrok-cli
 )
 
 missing=()

@@ -107,6 +107,11 @@ void lpt1284_chain_update(Lpt1284Chain *chain)
     uint8_t old = chain->status;
     uint8_t new = lpt1284_chain_status(chain);
 
+    if (chain->vcd) {
+        lpt1284_vcd_sample(chain->vcd, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
+                           lpt1284_chain_data(chain), chain->host_ctrl,
+                           chain->host_reverse, new);
+    }
     if (old == new) {
         return;
     }

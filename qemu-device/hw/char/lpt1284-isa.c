@@ -20,6 +20,8 @@
  *      them brings an ECR and its configuration mode; all off make a plain
  *      SPP port with no ECR and no ECP block
  *    - "fifo-depth": FIFO entries, 2-128 (default 16)
+ *    - "trace-vcd": a file to write the cable's Value Change Dump to
+ *      (lpt1284-vcd.c); unset: no trace
  *  + a TYPE_LPT1284_CHAIN bus named "<id>.0" for the peripherals
  *  + ACPI: a PNP0401 device with both I/O ranges, the IRQ and the DMA
  *    channel (PNP0400 and one I/O range for a plain SPP port), so a guest
@@ -52,6 +54,7 @@ struct ISALpt1284State {
     bool epp;
     bool ecp;
     uint32_t fifo_depth;
+    char *trace_vcd;
     uint32_t index;
 
     Lpt1284State state;
@@ -101,6 +104,14 @@ static void isa_lpt1284_realize(DeviceState *dev, Error **errp)
     }
 
     chain = lpt1284_chain_new(dev);
+    if (isa->trace_vcd) {
+        chain->vcd = lpt1284_vcd_open(isa->trace_vcd,
+                                      dev->id ? dev->id : TYPE_ISA_LPT1284,
+                                      errp);
+        if (!chain->vcd) {
+            return;
+        }
+    }
     lpt1284_init(s, chain, isa_get_irq(isadev, isa->isairq),
                  dma, isa->dma);
 
@@ -173,6 +184,7 @@ static Property isa_lpt1284_properties[] = {
     DEFINE_PROP_BOOL("ecp", ISALpt1284State, ecp, true),
     DEFINE_PROP_UINT32("fifo-depth", ISALpt1284State, fifo_depth,
                        LPT1284_FIFO_DEFAULT),
+    DEFINE_PROP_STRING("trace-vcd", ISALpt1284State, trace_vcd),
     DEFINE_PROP_END_OF_LIST(),
 };
 

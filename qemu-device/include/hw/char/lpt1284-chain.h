@@ -149,6 +149,14 @@ typedef enum Lpt1284Phase {
     LPT1284_PHASE__MAX,
 } Lpt1284Phase;
 
+/* A VCD trace of the cable (lpt1284-vcd.c) */
+typedef struct Lpt1284Vcd Lpt1284Vcd;
+
+Lpt1284Vcd *lpt1284_vcd_open(const char *path, const char *scope,
+                             Error **errp);
+void lpt1284_vcd_sample(Lpt1284Vcd *vcd, int64_t time, uint8_t data,
+                        uint8_t ctrl, bool reverse, uint8_t status);
+
 typedef struct Lpt1284ChainOps {
     /* The answering peripheral changed the status lines */
     void (*status_changed)(void *opaque, uint8_t old_status,
@@ -176,6 +184,9 @@ struct Lpt1284Chain {
      */
     bool orphaned;
     uint8_t orphan_phase;   /* Lpt1284Dot3Phase of the chain's own watch */
+
+    /* The cable's VCD trace, NULL when off */
+    Lpt1284Vcd *vcd;
 
     /* Realized peripherals by position; not migrated (the command line) */
     struct Lpt1284Peripheral *daisy[LPT1284_DAISY_MAX];

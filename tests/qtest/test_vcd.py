@@ -1,0 +1,71 @@
+"""qtest: the cable's Value Change Dump, read by Debian's sigrok-cli.
+
+isa-lpt1284's "trace-vcd" property writes every line of the cable as a
+1-bit wire with virtual-time stamps.  sigrok-cli's VCD input and its
+"parallel" protocol decoder, clocked on nStrobe, must give back exactly
+the bytes the printer received.
+"""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lptrig.chain import Chain
+from lptrig.qtest import QTest
+
+from host1284 import CONTROL, DATA, NIBBLE, Host
+
+SIGROK = shutil.which("sigrok-cli")
+DECODER = ("parallel:clk=nStrobe:" +
+           ":".join(f"d{i}=D{i}" for i in range(8)))
+
+
+def decode(vcd: Path) -> bytes:
+    """The bytes sigrok's parallel decoder sees on the data lines."""
+    assert SIGROK, "sigrok-cli is missing: run make deps"
+    # stdbuf: sigrok-cli 0.7.2 may abort at exit (libsigrokdecode's
+    # Python finalisation) before its stdout buffer is written
+    out = subprocess.run(["stdbuf", "-oL", SIGROK, "-I", "vcd", "-i", str(vcd),
+                          "-P", DECODER, "-A", "parallel=items"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    items = [line.split(":")[1].strip() for line in out.stdout.splitlines()
+             if line.startswith("parallel-1:")]
+    return bytes(int(item, 16) for item in items)
+
+
+def test_vcd_of_a_compatibility_print_decodes_to_the_printed_bytes(tmp_path: Path) -> None:
+    vcd = tmp_path / "cable.vcd"
+    payload = bytes(range(32, 127)) + b"\r\n" + bytes([0x00, 0xff, 0x55, 0xaa])
+    chain = Chain.parse("printer@end", props={"trace-vcd": str(vcd)})
+    with QTest(tmp_path / "run", chain) as qt:
+        host = Host(qt)
+        for byte in payload:
+            qt.outb(DATA, byte)
+            qt.clock_step(500)                  # data set up
+            qt.outb(CONTROL, 0x0D)
+            qt.clock_step(500)                  # strobe width
+            qt.outb(CONTROL, 0x0C)
+            qt.clock_step(1000)
+        # sigrok's parallel decoder reports an item at the next clock edge:
+        # the negotiation that follows a print (one nStrobe pulse) is it
+        assert host.negotiate(NIBBLE)
+        host.terminate()
+    printed = (tmp_path / "run" / "printer@end.bin").read_bytes()
+    assert printed == payload
+    assert decode(vcd) == printed
+    text = vcd.read_text()
+    assert "$timescale 1ns $end" in text
+    assert text.count("$var wire 1 ") == 18
+
+
+def test_bad_vcd_path_is_one_error(tmp_path: Path) -> None:
+    from lptrig import paths
+    result = subprocess.run([str(paths.qemu_binary()), "-M", "pc", "-nodefaults",
+                             "-display", "none", "-L", str(paths.firmware_dir()),
+                             "-device", f"isa-lpt1284,trace-vcd={tmp_path}/no/such/dir/x.vcd"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write the VCD trace" in lines[0], result.stderr
