@@ -16,8 +16,8 @@ PKGS=(
 	libelf-dev bc
 	# rig
 	python3-pytest python3-pytest-xdist python3-pytest-timeout
-	# reading cable traces (VCD): sigrok's decoders
-	sigrok-cli
+	# reading cable traces (VCD): sigrok's decoders, GTKWave's vcd2fst
+	sigrok-cli gtkwave
 )
 
 missing=()

@@ -58,6 +58,12 @@ def test_vcd_of_a_compatibility_print_decodes_to_the_printed_bytes(tmp_path: Pat
     text = vcd.read_text()
     assert "$timescale 1ns $end" in text
     assert text.count("$var wire 1 ") == 18
+    # GTKWave's own reader takes it without a word (vcd2fst, its converter)
+    fst = tmp_path / "cable.fst"
+    conv = subprocess.run(["vcd2fst", str(vcd), str(fst)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert (conv.returncode, conv.stdout, conv.stderr) == (0, "", "")
+    assert fst.stat().st_size > 0
 
 
 def test_bad_vcd_path_is_one_error(tmp_path: Path) -> None:
