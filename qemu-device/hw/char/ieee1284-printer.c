@@ -12,9 +12,9 @@
  *    more and the printer's buffer is full, the printer stays Busy, as a
  *    real printer whose buffer is full does.  Without a chardev the printer
  *    takes and drops everything.
- *  + fault knobs, settable at run time with qom-set: "paper-out" (PError
- *    high), "offline" (Select low) and "fault" (nFault low); a printer in
- *    any of them also holds Busy high, as real printers do.
+ *  + the fault knobs every peripheral has (lpt1284-fault.c): "paper-out",
+ *    "offline", "fault", ...; a printer in any of the first three holds
+ *    Busy high, as real printers do.
  */
 
 #include "qemu/osdep.h"
@@ -38,9 +38,6 @@ struct IEEE1284PrinterState {
     /*< public >*/
     CharBackend chr;
     guint watch;
-    bool paper_out;
-    bool offline;
-    bool fault;
     uint32_t len;           /* bytes in buf not yet taken by the backend */
     uint8_t buf[IEEE1284_PRINTER_BUF_SIZE];
 };
@@ -104,48 +101,6 @@ static size_t ieee1284_printer_forward(Lpt1284Peripheral *p,
     return n;
 }
 
-static void ieee1284_printer_update_condition(IEEE1284PrinterState *s)
-{
-    uint8_t steady = 0;
-
-    if (s->paper_out) {
-        steady |= LPT1284_PERROR;
-    }
-    if (!s->offline) {
-        steady |= LPT1284_SELECT;
-    }
-    if (!s->fault) {
-        steady |= LPT1284_NFAULT;
-    }
-    lpt1284_peripheral_set_condition(LPT1284_PERIPHERAL(s), steady,
-                                     s->paper_out || s->offline || s->fault);
-}
-
-static void ieee1284_printer_reset(Lpt1284Peripheral *p)
-{
-    /* The knobs are the world around the printer: they survive a reset */
-    ieee1284_printer_update_condition(IEEE1284_PRINTER(p));
-}
-
-#define IEEE1284_PRINTER_KNOB(field)                                        \
-static bool ieee1284_printer_get_##field(Object *obj, Error **errp)         \
-{                                                                           \
-    return IEEE1284_PRINTER(obj)->field;                                    \
-}                                                                           \
-                                                                            \
-static void ieee1284_printer_set_##field(Object *obj, bool value,           \
-                                         Error **errp)                      \
-{                                                                           \
-    IEEE1284PrinterState *s = IEEE1284_PRINTER(obj);                        \
-                                                                            \
-    s->field = value;                                                       \
-    ieee1284_printer_update_condition(s);                                   \
-}
-
-IEEE1284_PRINTER_KNOB(paper_out)
-IEEE1284_PRINTER_KNOB(offline)
-IEEE1284_PRINTER_KNOB(fault)
-
 static void ieee1284_printer_unrealize(Lpt1284Peripheral *p)
 {
     IEEE1284PrinterState *s = IEEE1284_PRINTER(p);
@@ -172,14 +127,11 @@ static int ieee1284_printer_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_ieee1284_printer = {
     .name = TYPE_IEEE1284_PRINTER,
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .post_load = ieee1284_printer_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_LPT1284_PERIPHERAL(parent_obj, IEEE1284PrinterState),
-        VMSTATE_BOOL(paper_out, IEEE1284PrinterState),
-        VMSTATE_BOOL(offline, IEEE1284PrinterState),
-        VMSTATE_BOOL(fault, IEEE1284PrinterState),
         VMSTATE_UINT32(len, IEEE1284PrinterState),
         VMSTATE_UINT8_ARRAY(buf, IEEE1284PrinterState,
                             IEEE1284_PRINTER_BUF_SIZE),
@@ -204,16 +156,6 @@ static void ieee1284_printer_class_init(ObjectClass *klass, void *data)
     /* Like most IEEE 1284 printers: ECP forward, nibble for its Device ID */
     pc->modes = LPT1284_CAP_NIBBLE | LPT1284_CAP_ECP;
     pc->unrealize = ieee1284_printer_unrealize;
-    pc->reset = ieee1284_printer_reset;
-    object_class_property_add_bool(klass, "paper-out",
-                                   ieee1284_printer_get_paper_out,
-                                   ieee1284_printer_set_paper_out);
-    object_class_property_add_bool(klass, "offline",
-                                   ieee1284_printer_get_offline,
-                                   ieee1284_printer_set_offline);
-    object_class_property_add_bool(klass, "fault",
-                                   ieee1284_printer_get_fault,
-                                   ieee1284_printer_set_fault);
     pc->forward = ieee1284_printer_forward;
     pc->default_device_id =
         "MFG:lptrig;MDL:Virtual Printer;CMD:PCL,TXT;CLS:PRINTER;"

@@ -31,6 +31,17 @@ static inline Lpt1284Chain *lpt1284_peripheral_chain(Lpt1284Peripheral *p)
     return p->chain;
 }
 
+/* Daisy device at position @i, NULL if none or disconnected */
+static inline Lpt1284Peripheral *lpt1284_chain_daisy(Lpt1284Chain *chain,
+                                                     int i)
+{
+    Lpt1284Peripheral *p = chain->daisy[i];
+
+    return p && !p->disconnect ? p : NULL;
+}
+
+void lpt1284_chain_reconnect(Lpt1284Chain *chain, Lpt1284Peripheral *p);
+
 void lpt1284_chain_update(Lpt1284Chain *chain);
 void lpt1284_chain_attach(Lpt1284Chain *chain, Lpt1284Peripheral *p);
 void lpt1284_chain_detach(Lpt1284Chain *chain, Lpt1284Peripheral *p);
@@ -43,6 +54,16 @@ uint8_t lpt1284_dot3_status(Lpt1284Chain *chain, Lpt1284Peripheral *p);
 void lpt1284_dot3_reset(Lpt1284Peripheral *p);
 bool lpt1284_dot3_post_load(Lpt1284Peripheral *p);
 extern const char *const lpt1284_dot3_mode_name[];
+
+/* lpt1284-fault.c */
+void lpt1284_fault_class_init(ObjectClass *klass);
+void lpt1284_fault_update_condition(Lpt1284Peripheral *p);
+bool lpt1284_fault_filters(Lpt1284Peripheral *p);
+size_t lpt1284_fault_forward(Lpt1284Peripheral *p, const uint8_t *buf,
+                             size_t len,
+                             size_t (*deliver)(Lpt1284Peripheral *p,
+                                               const uint8_t *buf,
+                                               size_t len));
 
 /* lpt1284-peripheral.c: the protocol engine */
 void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,

@@ -62,10 +62,14 @@ Lpt1284Peripheral *lpt1284_chain_responder(Lpt1284Chain *chain)
 
     for (i = 0; i < LPT1284_DAISY_MAX; i++) {
         if (chain->daisy[i] && chain->daisy[i]->selected) {
-            return chain->daisy[i];
+            /* Selected, then off the cable: nobody answers */
+            return chain->daisy[i]->disconnect ? NULL : chain->daisy[i];
         }
     }
-    return chain->orphaned ? NULL : chain->end;
+    if (chain->orphaned || (chain->end && chain->end->disconnect)) {
+        return NULL;
+    }
+    return chain->end;
 }
 
 uint8_t lpt1284_chain_status(Lpt1284Chain *chain)
@@ -75,8 +79,11 @@ uint8_t lpt1284_chain_status(Lpt1284Chain *chain)
 
     /* From the host outwards: the first device that drives the lines */
     for (i = 0; i < LPT1284_DAISY_MAX; i++) {
-        p = chain->daisy[i];
+        p = lpt1284_chain_daisy(chain, i);
         if (!p) {
+            if (chain->daisy[i] && chain->daisy[i]->selected) {
+                break;          /* the lines float */
+            }
             continue;
         }
         if (lpt1284_dot3_answering(p)) {
@@ -251,6 +258,16 @@ void lpt1284_chain_detach(Lpt1284Chain *chain, Lpt1284Peripheral *p)
     trace_lpt1284_chain_detach(lpt1284_chain_position(p), chain->orphaned);
     lpt1284_chain_update(chain);
     /* A transfer waiting on it waits on an unplugged cable now */
+    lpt1284_chain_ready(chain);
+}
+
+/* A peripheral went off or back on the cable ("disconnect"). */
+void lpt1284_chain_reconnect(Lpt1284Chain *chain, Lpt1284Peripheral *p)
+{
+    trace_lpt1284_chain_attach(lpt1284_chain_position(p), p->disconnect ?
+                               "(disconnected)" :
+                               object_get_typename(OBJECT(p)));
+    lpt1284_chain_update(chain);
     lpt1284_chain_ready(chain);
 }
 

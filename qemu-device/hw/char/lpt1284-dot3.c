@@ -95,7 +95,7 @@ static bool lpt1284_dot3_is_last(Lpt1284Chain *chain, Lpt1284Peripheral *p)
     int i;
 
     for (i = p->addr + 1; i < LPT1284_DAISY_MAX; i++) {
-        if (chain->daisy[i]) {
+        if (lpt1284_chain_daisy(chain, i)) {
             return false;
         }
     }
@@ -173,7 +173,7 @@ static void lpt1284_dot3_command(Lpt1284Chain *chain, uint8_t cmd)
     bool ack = false;
 
     for (i = 0; i < LPT1284_DAISY_MAX; i++) {
-        Lpt1284Peripheral *p = chain->daisy[i];
+        Lpt1284Peripheral *p = lpt1284_chain_daisy(chain, i);
 
         if (p && p->dot3_phase == LPT1284_DOT3_COMMAND) {
             in_packet[n++] = p;
@@ -212,7 +212,7 @@ static void lpt1284_dot3_command(Lpt1284Chain *chain, uint8_t cmd)
         for (i = 0; i < n; i++) {
             Lpt1284Peripheral *p = in_packet[i];
 
-            if (!ack && p->dot3_addr == target &&
+            if (!ack && p->dot3_addr == target && !p->select_fail &&
                 lpt1284_peripheral_select(p, mode)) {
                 p->selected = true;
                 p->dot3_mode = mode;
@@ -279,7 +279,7 @@ bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
     }
 
     for (i = 0; i < LPT1284_DAISY_MAX; i++) {
-        Lpt1284Peripheral *p = chain->daisy[i];
+        Lpt1284Peripheral *p = lpt1284_chain_daisy(chain, i);
         Lpt1284Dot3Phase phase;
 
         if (!p) {

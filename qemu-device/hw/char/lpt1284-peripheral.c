@@ -248,11 +248,21 @@ static void lpt1284_peripheral_ecp_fwd_idle(Lpt1284Peripheral *p)
 
 /* Forward data */
 
-static size_t lpt1284_peripheral_forward(Lpt1284Peripheral *p,
+/* The peripheral's own code takes forward data */
+static size_t lpt1284_peripheral_deliver(Lpt1284Peripheral *p,
                                          const uint8_t *buf, size_t len)
 {
     Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
-    size_t taken = pc->forward ? pc->forward(p, buf, len) : len;
+
+    return pc->forward ? pc->forward(p, buf, len) : len;
+}
+
+/* Forward data, through the drop and corrupt faults */
+static size_t lpt1284_peripheral_forward(Lpt1284Peripheral *p,
+                                         const uint8_t *buf, size_t len)
+{
+    size_t taken = lpt1284_fault_forward(p, buf, len,
+                                         lpt1284_peripheral_deliver);
 
     trace_lpt1284_peripheral_forward(p->addr, len, taken);
     return taken;
@@ -311,6 +321,9 @@ static bool lpt1284_peripheral_accepts(Lpt1284Peripheral *p, uint8_t xb)
     Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
     uint32_t caps = pc->modes | LPT1284_CAP_NIBBLE;
 
+    if (p->negotiation_reject) {
+        return false;
+    }
     switch (xb & ~IEEE1284_XB_DEVICEID) {
     case IEEE1284_XB_NIBBLE:
         return true;
@@ -427,8 +440,12 @@ void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
             lpt1284_peripheral_negotiate(p, chain);
             break;
         }
-        /* Compatibility mode: data is latched on the falling nStrobe edge */
-        if (fell & LPT1284_NSTROBE) {
+        /*
+         * Compatibility mode: data is latched on the falling nStrobe edge,
+         * unless the device holds Busy (paper out, offline, fault): a host
+         * that strobes anyway strobes into nothing
+         */
+        if ((fell & LPT1284_NSTROBE) && !p->hold_busy) {
             p->latch = chain->host_data;
             lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_BUSY);
             lpt1284_peripheral_set_status(p, p->status | LPT1284_BUSY);
@@ -585,6 +602,12 @@ static void lpt1284_peripheral_step(Lpt1284Peripheral *p)
             p->stalled = true;
             trace_lpt1284_peripheral_stall(p->addr);
             return;
+        }
+        if (p->no_ack) {
+            /* Taken, but the nAck pulse never comes: just Busy low */
+            lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_IDLE);
+            lpt1284_peripheral_set_status(p, p->status & ~LPT1284_BUSY);
+            break;
         }
         lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_ACK);
         lpt1284_peripheral_set_status(p, p->status & ~LPT1284_NACK);
@@ -850,6 +873,8 @@ static void lpt1284_peripheral_reset(DeviceState *dev)
     p->epp_addr = 0;
     p->steady = LPT1284_STEADY_OK;
     p->hold_busy = false;
+    /* The fault knobs are the world around the device: they stay */
+    lpt1284_fault_update_condition(p);
     if (pc->reset) {
         /* may set the steady lines through set_condition() */
         pc->reset(p);
@@ -873,8 +898,8 @@ static int lpt1284_peripheral_post_load(void *opaque, int version_id)
 
 const VMStateDescription vmstate_lpt1284_peripheral = {
     .name = "lpt1284-peripheral",
-    .version_id = 2,
-    .minimum_version_id = 2,
+    .version_id = 3,
+    .minimum_version_id = 3,
     .post_load = lpt1284_peripheral_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_UINT8(status, Lpt1284Peripheral),
@@ -904,6 +929,21 @@ const VMStateDescription vmstate_lpt1284_peripheral = {
         VMSTATE_BOOL(selected, Lpt1284Peripheral),
         VMSTATE_UINT8(dot3_mode, Lpt1284Peripheral),
         VMSTATE_BOOL(irq_enabled, Lpt1284Peripheral),
+        VMSTATE_BOOL(paper_out, Lpt1284Peripheral),
+        VMSTATE_BOOL(offline, Lpt1284Peripheral),
+        VMSTATE_BOOL(fault, Lpt1284Peripheral),
+        VMSTATE_BOOL(disconnect, Lpt1284Peripheral),
+        VMSTATE_BOOL(select_fail, Lpt1284Peripheral),
+        VMSTATE_BOOL(negotiation_reject, Lpt1284Peripheral),
+        VMSTATE_BOOL(no_ack, Lpt1284Peripheral),
+        VMSTATE_UINT32(drop, Lpt1284Peripheral),
+        VMSTATE_UINT32(corrupt, Lpt1284Peripheral),
+        VMSTATE_UINT64(seed, Lpt1284Peripheral),
+        VMSTATE_UINT64(rng, Lpt1284Peripheral),
+        VMSTATE_UINT64(fault_index, Lpt1284Peripheral),
+        VMSTATE_UINT64(received, Lpt1284Peripheral),
+        VMSTATE_UINT64(dropped, Lpt1284Peripheral),
+        VMSTATE_UINT64(corrupted, Lpt1284Peripheral),
         VMSTATE_END_OF_LIST()
     }
 };
@@ -928,6 +968,7 @@ static void lpt1284_peripheral_class_init(ObjectClass *klass, void *data)
     dc->reset = lpt1284_peripheral_reset;
     dc->hotpluggable = true;
     device_class_set_props(dc, lpt1284_peripheral_properties);
+    lpt1284_fault_class_init(klass);
 }
 
 static const TypeInfo lpt1284_peripheral_types[] = {

@@ -241,6 +241,23 @@ struct Lpt1284Peripheral {
     bool selected;
     uint8_t dot3_mode;      /* Lpt1284Dot3Mode it was selected for */
     bool irq_enabled;       /* 1284.3 interrupts enabled (command 0x48) */
+
+    /* Faults (lpt1284-fault.c) */
+    bool paper_out;
+    bool offline;
+    bool fault;
+    bool disconnect;
+    bool select_fail;
+    bool negotiation_reject;
+    bool no_ack;
+    uint32_t drop;          /* every Nth forward byte lost, 0 off */
+    uint32_t corrupt;       /* every Nth forward byte inverted, 0 off */
+    uint64_t seed;          /* != 0: with probability 1/N instead */
+    uint64_t rng;
+    uint64_t fault_index;   /* forward bytes through the filters */
+    uint64_t received;
+    uint64_t dropped;
+    uint64_t corrupted;
 };
 
 /**
