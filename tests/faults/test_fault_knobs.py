@@ -167,3 +167,63 @@ def test_knobs_refuse_bad_values(tmp_path: Path) -> None:
                 capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "drop" in result.stderr
+
+
+def strobe(qt: QTest, byte: int) -> None:
+    qt.outb(DATA, byte)
+    qt.outb(CONTROL, 0x0D)
+    qt.outb(CONTROL, 0x0C)
+
+
+def test_busy_stall(run) -> None:
+    qt = run(chain(device("printer", busy_stall=50)))
+    strobe(qt, 0x41)
+    qt.clock_step(40_000)
+    assert qt.inb(STATUS) & 0x80 == 0                # still Busy after 40 us
+    qt.clock_step(20_000)
+    assert qt.inb(STATUS) & 0x80                     # done after 60
+    mon = qt.qmp()
+    qmp.qom_set(mon, "/machine/peripheral/printer-end", "busy-stall", -1)
+    strobe(qt, 0x42)
+    qt.clock_step(10_000_000)
+    assert qt.inb(STATUS) & 0x80 == 0                # held for ever ...
+    assert output(qt, "printer@end") == b"A"
+    qmp.qom_set(mon, "/machine/peripheral/printer-end", "busy-stall", 0)
+    qt.clock_step(1_000)
+    assert qt.inb(STATUS) & 0x80                     # ... until cleared
+    assert output(qt, "printer@end") == b"AB"
+
+
+@pytest.mark.parametrize("error,told,sent", [("off", 0, 0), ("length", 16, 0),
+                                             ("truncated", 0, -1)])
+def test_device_id_error(run, error: str, told: int, sent: int) -> None:
+    qt = run(chain(device("loopback", device_id_error=error)))
+    ident = b"MFG:lptrig;MDL:Loopback;CMD:RAW;CLS:LOOPBACK;DES:lptrig IEEE 1284 loopback;"
+    host = Host(qt)
+    assert host.negotiate(0x04)
+    got = host.read_nibble(200)
+    host.terminate()
+    length = len(ident) + 2
+    assert (got[0] << 8 | got[1]) == length + told
+    body = ident if sent == 0 else ident[:len(ident) // 2]
+    assert got[2:] == body
+
+
+def test_armed_fault_turns_on_after_n_bytes(run) -> None:
+    qt = run(chain(device("printer", arm="paper-out", arm_after=10)))
+    for byte in PAYLOAD[:15]:
+        strobe(qt, byte)
+    assert output(qt, "printer@end") == PAYLOAD[:10]
+    assert qmp.qom_get(qt.qmp(), "/machine/peripheral/printer-end", "paper-out") is True
+    assert qt.inb(STATUS) & 0x20                     # PError high
+
+
+def test_bad_fault_values_are_one_error(run) -> None:
+    qt = run(chain(device("printer")))
+    mon = qt.qmp()
+    for knob, value, message in [("busy-stall", -5, "busy-stall -5"),
+                                 ("device-id-error", "sometimes", "device-id-error"),
+                                 ("arm", "lightning", "arm 'lightning'")]:
+        with pytest.raises(Exception) as refused:
+            qmp.qom_set(mon, "/machine/peripheral/printer-end", knob, value)
+        assert message in str(refused.value)

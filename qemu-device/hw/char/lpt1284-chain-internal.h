@@ -56,6 +56,7 @@ bool lpt1284_dot3_post_load(Lpt1284Peripheral *p);
 extern const char *const lpt1284_dot3_mode_name[];
 
 /* lpt1284-fault.c */
+#define LPT1284_FAULT_KNOBS 8   /* "arm" values: none, then the on/off knobs */
 void lpt1284_fault_class_init(ObjectClass *klass);
 void lpt1284_fault_update_condition(Lpt1284Peripheral *p);
 bool lpt1284_fault_filters(Lpt1284Peripheral *p);

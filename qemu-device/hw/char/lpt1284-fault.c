@@ -22,6 +22,14 @@
  *    bits inverted, before the peripheral's own code sees it (0: off).
  *    With "seed" != 0 it is each byte with a probability of 1/N instead,
  *    from a generator seeded with it, so a run repeats exactly.
+ *  - "busy-stall" = N: Busy held N us longer for every compatibility
+ *    byte; -1: for ever (the byte is taken when the fault is cleared)
+ *  - "device-id-error": "length" (the two length bytes claim 16 bytes
+ *    more than follow) or "truncated" (the ID stops halfway); "off"
+ *  - "arm" = KNOB and "arm-after" = N: the on/off KNOB (paper-out,
+ *    offline, fault, disconnect, select-fail, negotiation-reject, no-ack)
+ *    turns on by itself once N more bytes have come (set arm first; a new
+ *    arm-after re-arms)
  * Counters, read-only: "received" (bytes the peripheral's own code got),
  * "dropped", "corrupted".
  */
@@ -74,6 +82,21 @@ static bool lpt1284_fault_hits(Lpt1284Peripheral *p, uint32_t every)
     return (p->fault_index + 1) % every == 0;
 }
 
+static const char *const lpt1284_fault_knob_names[LPT1284_FAULT_KNOBS] = {
+    "none", "paper-out", "offline", "fault", "disconnect", "select-fail",
+    "negotiation-reject", "no-ack",
+};
+
+/* An armed knob turns on once enough bytes have come */
+static void lpt1284_fault_check_arm(Lpt1284Peripheral *p)
+{
+    if (p->arm_at && p->received >= p->arm_at) {
+        p->arm_at = 0;
+        object_property_set_bool(OBJECT(p), lpt1284_fault_knob_names[p->arm],
+                                 true, &error_abort);
+    }
+}
+
 bool lpt1284_fault_filters(Lpt1284Peripheral *p)
 {
     return p->drop || p->corrupt;
@@ -96,6 +119,7 @@ size_t lpt1284_fault_forward(Lpt1284Peripheral *p, const uint8_t *buf,
         size_t taken = deliver(p, buf, len);
 
         p->received += taken;
+        lpt1284_fault_check_arm(p);
         return taken;
     }
     for (i = 0; i < len; i++) {
@@ -124,6 +148,7 @@ size_t lpt1284_fault_forward(Lpt1284Peripheral *p, const uint8_t *buf,
         }
         p->fault_index++;
     }
+    lpt1284_fault_check_arm(p);
     return i;
 }
 
@@ -227,8 +252,127 @@ static void lpt1284_fault_get_every(Object *obj, Visitor *v, const char *name,
     visit_type_uint32(v, name, &value, errp);
 }
 
+static void lpt1284_fault_get_busy_stall(Object *obj, Visitor *v,
+                                         const char *name, void *opaque,
+                                         Error **errp)
+{
+    int32_t value = LPT1284_PERIPHERAL(obj)->busy_stall;
+
+    visit_type_int32(v, name, &value, errp);
+}
+
+static void lpt1284_fault_set_busy_stall(Object *obj, Visitor *v,
+                                         const char *name, void *opaque,
+                                         Error **errp)
+{
+    Lpt1284Peripheral *p = LPT1284_PERIPHERAL(obj);
+    int32_t value;
+
+    if (!visit_type_int32(v, name, &value, errp)) {
+        return;
+    }
+    if (value < -1) {
+        error_setg(errp, "busy-stall %d is not a stall: use microseconds, "
+                   "0 for none, or -1 for ever", value);
+        return;
+    }
+    p->busy_stall = value;
+    trace_lpt1284_fault(p->addr, name, value);
+    if (value >= 0 && DEVICE(p)->realized) {
+        /* A byte held for ever is taken now */
+        lpt1284_peripheral_ready(p);
+    }
+}
+
+static const char *const lpt1284_devid_error_names[] = {
+    [LPT1284_DEVID_OK] = "off",
+    [LPT1284_DEVID_LENGTH] = "length",
+    [LPT1284_DEVID_TRUNCATED] = "truncated",
+};
+
+static int lpt1284_fault_lookup(const char *const *names, int n,
+                                const char *value)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (!strcmp(names[i], value)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static char *lpt1284_fault_get_devid_error(Object *obj, Error **errp)
+{
+    return g_strdup(lpt1284_devid_error_names[
+                        LPT1284_PERIPHERAL(obj)->devid_error]);
+}
+
+static void lpt1284_fault_set_devid_error(Object *obj, const char *value,
+                                          Error **errp)
+{
+    int i = lpt1284_fault_lookup(lpt1284_devid_error_names,
+                                 ARRAY_SIZE(lpt1284_devid_error_names), value);
+
+    if (i < 0) {
+        error_setg(errp, "device-id-error '%s' is not one: use off, length "
+                   "or truncated", value);
+        return;
+    }
+    LPT1284_PERIPHERAL(obj)->devid_error = i;
+}
+
+static char *lpt1284_fault_get_arm(Object *obj, Error **errp)
+{
+    return g_strdup(lpt1284_fault_knob_names[LPT1284_PERIPHERAL(obj)->arm]);
+}
+
+static void lpt1284_fault_set_arm(Object *obj, const char *value,
+                                  Error **errp)
+{
+    Lpt1284Peripheral *p = LPT1284_PERIPHERAL(obj);
+    int i = lpt1284_fault_lookup(lpt1284_fault_knob_names,
+                                 LPT1284_FAULT_KNOBS, value);
+
+    if (i < 0) {
+        error_setg(errp, "arm '%s' is not an on/off fault: use paper-out, "
+                   "offline, fault, disconnect, select-fail, "
+                   "negotiation-reject, no-ack or none", value);
+        return;
+    }
+    p->arm = i;
+    p->arm_at = i && p->arm_after ? p->received + p->arm_after : 0;
+}
+
+static void lpt1284_fault_set_arm_after(Object *obj, Visitor *v,
+                                        const char *name, void *opaque,
+                                        Error **errp)
+{
+    Lpt1284Peripheral *p = LPT1284_PERIPHERAL(obj);
+    uint64_t value;
+
+    if (!visit_type_uint64(v, name, &value, errp)) {
+        return;
+    }
+    p->arm_after = value;
+    p->arm_at = p->arm && value ? p->received + value : 0;
+}
+
 void lpt1284_fault_class_init(ObjectClass *klass)
 {
+    object_class_property_add(klass, "busy-stall", "int32",
+                              lpt1284_fault_get_busy_stall,
+                              lpt1284_fault_set_busy_stall, NULL, NULL);
+    object_class_property_add_str(klass, "device-id-error",
+                                  lpt1284_fault_get_devid_error,
+                                  lpt1284_fault_set_devid_error);
+    object_class_property_add_str(klass, "arm", lpt1284_fault_get_arm,
+                                  lpt1284_fault_set_arm);
+    object_class_property_add(klass, "arm-after", "uint64",
+                              lpt1284_fault_get_u64,
+                              lpt1284_fault_set_arm_after, NULL,
+                              (void *)offsetof(Lpt1284Peripheral, arm_after));
     object_class_property_add_bool(klass, "paper-out",
                                    lpt1284_fault_get_paper_out,
                                    lpt1284_fault_set_paper_out);

@@ -63,7 +63,7 @@ static const char *const lpt1284_phase_name[LPT1284_PHASE__MAX] = {
 
 /* The peripheral side of IEEE 1284: lines and phases */
 
-static void lpt1284_peripheral_after(Lpt1284Peripheral *p, uint32_t ns);
+static void lpt1284_peripheral_after(Lpt1284Peripheral *p, uint64_t ns);
 
 static void lpt1284_peripheral_set_phase(Lpt1284Peripheral *p,
                                          Lpt1284Phase phase)
@@ -173,13 +173,20 @@ static bool lpt1284_peripheral_peek(Lpt1284Peripheral *p, uint8_t *byte)
     if (p->xb & IEEE1284_XB_DEVICEID) {
         const char *id = lpt1284_peripheral_device_id(p);
         uint32_t len = strlen(id) + 2;
+        uint32_t told = len, sent = len;
 
-        if (p->devid_pos >= len) {
+        /* The "device-id-error" fault: a wrong length, or cut short */
+        if (p->devid_error == LPT1284_DEVID_LENGTH) {
+            told = MIN(len + 16, UINT16_MAX);
+        } else if (p->devid_error == LPT1284_DEVID_TRUNCATED) {
+            sent = 2 + (len - 2) / 2;
+        }
+        if (p->devid_pos >= sent) {
             return false;
         }
         /* A big-endian length that counts itself, then the string */
-        *byte = p->devid_pos == 0 ? len >> 8 :
-                p->devid_pos == 1 ? len & 0xff :
+        *byte = p->devid_pos == 0 ? told >> 8 :
+                p->devid_pos == 1 ? told & 0xff :
                 id[p->devid_pos - 2];
         return true;
     }
@@ -454,7 +461,9 @@ void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
     case LPT1284_PHASE_COMPAT_BUSY:
         /* ... and taken once nStrobe is released */
         if ((rose & LPT1284_NSTROBE) && !p->stalled) {
-            lpt1284_peripheral_after(p, p->busy_ns);
+            /* The "busy-stall" fault holds Busy longer (or for ever) */
+            lpt1284_peripheral_after(p, p->busy_ns + (p->busy_stall > 0 ?
+                                     p->busy_stall * (uint64_t)SCALE_US : 0));
         }
         break;
     case LPT1284_PHASE_NEGOTIATION:
@@ -597,6 +606,12 @@ static void lpt1284_peripheral_step(Lpt1284Peripheral *p)
 {
     switch (p->phase) {
     case LPT1284_PHASE_COMPAT_BUSY:
+        if (p->busy_stall < 0) {
+            /* Busy for ever, until the fault is cleared */
+            p->stalled = true;
+            trace_lpt1284_peripheral_stall(p->addr);
+            return;
+        }
         if (lpt1284_peripheral_forward(p, &p->latch, 1) == 0) {
             /* No room: stay Busy until lpt1284_peripheral_ready() */
             p->stalled = true;
@@ -632,7 +647,7 @@ static void lpt1284_peripheral_step(Lpt1284Peripheral *p)
 }
 
 /* The next handshake step, @ns from now; 0 takes it at once. */
-static void lpt1284_peripheral_after(Lpt1284Peripheral *p, uint32_t ns)
+static void lpt1284_peripheral_after(Lpt1284Peripheral *p, uint64_t ns)
 {
     if (ns) {
         timer_mod(p->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + ns);
@@ -890,7 +905,9 @@ static int lpt1284_peripheral_post_load(void *opaque, int version_id)
     if (p->phase >= LPT1284_PHASE__MAX ||
         (p->status & ~LPT1284_STATUS_LINES) ||
         (p->steady & ~(LPT1284_PERROR | LPT1284_SELECT | LPT1284_NFAULT)) ||
-        p->rle_left > 0x80 || !lpt1284_dot3_post_load(p)) {
+        p->rle_left > 0x80 || !lpt1284_dot3_post_load(p) ||
+        p->devid_error > LPT1284_DEVID_TRUNCATED || p->busy_stall < -1 ||
+        p->arm >= LPT1284_FAULT_KNOBS) {
         return -EINVAL;
     }
     return 0;
@@ -944,6 +961,11 @@ const VMStateDescription vmstate_lpt1284_peripheral = {
         VMSTATE_UINT64(received, Lpt1284Peripheral),
         VMSTATE_UINT64(dropped, Lpt1284Peripheral),
         VMSTATE_UINT64(corrupted, Lpt1284Peripheral),
+        VMSTATE_INT32(busy_stall, Lpt1284Peripheral),
+        VMSTATE_UINT8(devid_error, Lpt1284Peripheral),
+        VMSTATE_UINT8(arm, Lpt1284Peripheral),
+        VMSTATE_UINT64(arm_after, Lpt1284Peripheral),
+        VMSTATE_UINT64(arm_at, Lpt1284Peripheral),
         VMSTATE_END_OF_LIST()
     }
 };

@@ -258,7 +258,18 @@ struct Lpt1284Peripheral {
     uint64_t received;
     uint64_t dropped;
     uint64_t corrupted;
+    int32_t busy_stall;     /* us Busy is held per byte, -1 for ever */
+    uint8_t devid_error;    /* Lpt1284DevidError */
+    uint8_t arm;            /* knob (1-7) set once arm_after more bytes came */
+    uint64_t arm_after;
+    uint64_t arm_at;        /* received count that sets it, 0 disarmed */
 };
+
+typedef enum Lpt1284DevidError {
+    LPT1284_DEVID_OK = 0,
+    LPT1284_DEVID_LENGTH,       /* the length bytes claim 16 more */
+    LPT1284_DEVID_TRUNCATED,    /* the ID stops halfway */
+} Lpt1284DevidError;
 
 /**
  * Lpt1284PeripheralClass:
