@@ -136,7 +136,7 @@ class Chain:
     def qemu_args(self, outdir: Path) -> List[str]:
         """QEMU arguments for the controller and all peripherals."""
         outdir = Path(outdir)
-        extra = "".join(f",{k}={v}" for k, v in self.props.items())
+        extra = "".join(f",{k}={opt(v)}" for k, v in self.props.items())
         if self.controller == "stock":
             return ["-chardev", f"file,id=stock,path={opt(outdir / 'stock.bin')}",
                     "-device", f"isa-parallel,chardev=stock,iobase={self.iobase:#x},"

@@ -1,6 +1,7 @@
 """Command line: boot the guest with a chain, run a command or a shell."""
 
 import argparse
+import dataclasses
 import math
 import os
 import re
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import List, NoReturn, Optional, Sequence, Tuple
 
+from . import faults
 from .chain import DEFAULT_SPEC, Chain
 from .errors import CommandTimeout, GuestError, LptrigError
 from .machine import DEFAULT_MODULES, FIFO_MODULE, Machine, with_fifo
@@ -72,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
                              f"replaces parport_pc in the module list")
     common.add_argument("--trace", metavar="PATTERN", action="append", default=[],
                         help="enable QEMU trace events (to qemu-trace.log); repeatable")
+    common.add_argument("--fault", metavar="KIND@ADDR:KNOB=VALUE", action="append",
+                        default=[], help="set a peripheral's fault knob at start, e.g. "
+                        "printer@end:paper-out=on or printer@0:drop=100 (repeatable; "
+                        "README: Fault knobs)")
+    common.add_argument("--vcd", metavar="FILE", type=Path,
+                        help="write the cable as a Value Change Dump (GTKWave, "
+                             "sigrok-cli) to FILE")
     common.add_argument("--timeout", metavar="S", type=float, default=60.0,
                         help="time-out for COMMAND in seconds (default %(default)g)")
     common.add_argument("--boot-timeout", metavar="S", type=float, default=300.0,
@@ -132,6 +141,14 @@ class _Setup:
 def _setup(args: argparse.Namespace) -> _Setup:
     """Check every argument, before anything is created or started."""
     chain = Chain.stock() if args.stock else Chain.parse(args.chain or DEFAULT_SPEC)
+    chain = faults.apply(chain, args.fault)
+    if args.vcd is not None:
+        if args.stock:
+            raise LptrigError("--vcd needs isa-lpt1284's cable, not the stock port")
+        vcd = args.vcd.absolute()
+        if vcd.is_dir() or not vcd.parent.is_dir():
+            raise LptrigError(f"--vcd {args.vcd}: give a file in an existing directory")
+        chain = dataclasses.replace(chain, props={**chain.props, "trace-vcd": str(vcd)})
     modules = _check_modules(args.modules)
     if args.fifo:
         modules = with_fifo(modules)
@@ -157,6 +174,8 @@ def _report(machine: Machine) -> None:
     files = {"console": machine.console_log, "qemu": machine.qemu_log}
     if machine.trace:
         files["trace"] = machine.trace_log
+    if "trace-vcd" in machine.chain.props:
+        files["vcd"] = Path(machine.chain.props["trace-vcd"])
     files.update(machine.chain.output_files(machine.rundir))
     width = max(len(name) for name in files) + 1
     for name, path in files.items():
