@@ -16,8 +16,9 @@ PKGS=(
 	libelf-dev bc
 	# rig
 	python3-pytest python3-pytest-xdist python3-pytest-timeout
-	# reading cable traces (VCD): sigrok's decoders, GTKWave's vcd2fst
-	sigrok-cli gtkwave
+	# reading cable traces (VCD): sigrok's decoders, GTKWave's vcd2fst,
+	# matplotlib for lptrig trace-png
+	sigrok-cli gtkwave python3-matplotlib
 )
 
 missing=()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import List, NoReturn, Optional, Sequence, Tuple
 
-from . import faults
+from . import faults, traces
 from .chain import DEFAULT_SPEC, Chain
 from .errors import CommandTimeout, GuestError, LptrigError
 from .machine import DEFAULT_MODULES, FIFO_MODULE, Machine, with_fifo
@@ -97,6 +97,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="shell command for the guest (after --); none: interactive")
     sub.add_parser("cmdline", parents=[common],
                    help="print the QEMU command line for these options")
+    png = sub.add_parser("trace-png", help="draw a window of a cable trace (--vcd) as a PNG")
+    png.add_argument("vcd", metavar="FILE.vcd", type=Path)
+    png.add_argument("out", metavar="OUT.png", type=Path)
+    png.add_argument("--from", dest="start", metavar="NS", type=int, default=None,
+                     help="start of the window, ns of virtual time (default: the start)")
+    png.add_argument("--to", dest="end", metavar="NS", type=int, default=None,
+                     help="end of the window (default: the end of the trace)")
     return parser
 
 
@@ -225,6 +232,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``python3 -m lptrig``; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if args.action == "trace-png":
+            if args.out.suffix.lower() != ".png" or not args.out.parent.is_dir():
+                raise LptrigError(f"{args.out}: give a .png file in an existing directory")
+            print(traces.render(args.vcd, args.out, args.start, args.end))
+            return 0
         if args.action == "cmdline":
             machine = _machine(_setup(args), (args.out or Path("lptrig-out")).absolute())
             print(machine.command_line())

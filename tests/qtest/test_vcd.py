@@ -75,3 +75,41 @@ def test_bad_vcd_path_is_one_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot write the VCD trace" in lines[0], result.stderr
+
+
+def test_trace_png_draws_a_window(tmp_path: Path) -> None:
+    import os
+    import struct
+    import sys
+    vcd = tmp_path / "cable.vcd"
+    chain = Chain.parse("printer@end", props={"trace-vcd": str(vcd)})
+    with QTest(tmp_path / "run", chain) as qt:
+        Host(qt)
+        for byte in b"png":
+            qt.outb(DATA, byte)
+            qt.clock_step(500)
+            qt.outb(CONTROL, 0x0D)
+            qt.clock_step(500)
+            qt.outb(CONTROL, 0x0C)
+            qt.clock_step(2000)
+    harness = str(Path(__file__).resolve().parents[2] / "harness")
+    env = dict(os.environ, PYTHONPATH=harness)
+
+    def lptrig(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "lptrig", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    png = tmp_path / "window.png"
+    result = lptrig("trace-png", str(vcd), str(png), "--from", "0", "--to", "9000")
+    assert result.returncode == 0, result.stderr
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 800 and height >= 400
+    # bad input: one error line, exit 2
+    for args, message in [((str(vcd), str(png), "--from", "5", "--to", "5"), "empty"),
+                          ((str(tmp_path / "run" / "qemu.log"), str(png)), "not an lptrig"),
+                          ((str(vcd), str(tmp_path / "x.txt")), ".png")]:
+        result = lptrig("trace-png", *args)
+        assert result.returncode == 2
+        assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
