@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import List, NoReturn, Optional, Sequence, Tuple
 
-from . import faults, traces
+from . import experiment, faults, traces
 from .chain import DEFAULT_SPEC, Chain
 from .errors import CommandTimeout, GuestError, LptrigError
 from .machine import DEFAULT_MODULES, FIFO_MODULE, Machine, with_fifo
@@ -97,6 +97,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="shell command for the guest (after --); none: interactive")
     sub.add_parser("cmdline", parents=[common],
                    help="print the QEMU command line for these options")
+    exp = sub.add_parser("experiment", help="run fault-injection experiments "
+                         "(TOML files; see experiments/README.md)")
+    exp.add_argument("files", metavar="FILE.toml", nargs="+", type=Path)
+    exp.add_argument("--out", metavar="DIR", type=Path,
+                     help="results directory (default: a new lptrig-experiments-* "
+                          "in $TMPDIR)")
+    exp.add_argument("--jobs", metavar="N", type=int, default=2,
+                     help="VMs at once (default %(default)s)")
     png = sub.add_parser("trace-png", help="draw a window of a cable trace (--vcd) as a PNG")
     png.add_argument("vcd", metavar="FILE.vcd", type=Path)
     png.add_argument("out", metavar="OUT.png", type=Path)
@@ -228,10 +236,27 @@ def _run(args: argparse.Namespace) -> int:
     return status
 
 
+def _experiments(args: argparse.Namespace) -> int:
+    """Run the experiments; exit 0 when every one passed, 1 otherwise."""
+    for path in args.files:
+        experiment.load(path)      # every file is checked before anything runs
+    if args.jobs < 1:
+        raise LptrigError(f"--jobs {args.jobs}: give 1 or more")
+    out = args.out or Path(tempfile.mkdtemp(prefix="lptrig-experiments-"))
+    outcomes = experiment.run_all(args.files, out, args.jobs)
+    for outcome in outcomes:
+        assert outcome.results is not None
+        print((outcome.results / "table.txt").read_text(), end="")
+    print(f"lptrig: results in {out}", file=sys.stderr)
+    return 0 if all(o.passed for o in outcomes) else 1
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``python3 -m lptrig``; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if args.action == "experiment":
+            return _experiments(args)
         if args.action == "trace-png":
             if args.out.suffix.lower() != ".png" or not args.out.parent.is_dir():
                 raise LptrigError(f"{args.out}: give a .png file in an existing directory")

@@ -145,7 +145,14 @@ class Console:
             return text
 
     def _quiet(self, timeout: float) -> None:
-        """Turn off the tty echo once, so command output comes back clean."""
+        """Wait for the shell once, before the first command.
+
+        The tty echo stays on: with echo off, Debian's busybox 1.35 ash
+        exits when a background job ends while it waits for input (and the
+        guest powers off) - seen with `(sleep 1) &`, fixed by `stty echo`.
+        The framing markers are split by quotes, so the echoed command line
+        never matches them.
+        """
         if self._echo_off:
             return
         marker = secrets.token_hex(6)
@@ -155,7 +162,7 @@ class Console:
                 if self._closed or not self._cond.wait(max(deadline - time.monotonic(), 0)):
                     break
         self.skip_pending()
-        self.send(f"stty -echo; printf '%s\\n' \"{marker}-\"\"SYNC\"\n")
+        self.send(f"printf '%s\\n' \"{marker}-\"\"SYNC\"\n")
         self.expect(re.escape(f"{marker}-SYNC") + "\n", timeout, "the guest shell")
         self._echo_off = True
 

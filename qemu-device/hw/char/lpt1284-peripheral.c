@@ -448,11 +448,12 @@ void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
             break;
         }
         /*
-         * Compatibility mode: data is latched on the falling nStrobe edge,
-         * unless the device holds Busy (paper out, offline, fault): a host
-         * that strobes anyway strobes into nothing
+         * Compatibility mode: data is latched on the falling nStrobe edge.
+         * A condition that holds Busy (paper out, offline, fault) does not
+         * lose a byte the host had already decided to send: a host that
+         * checks Busy first sends no more.
          */
-        if ((fell & LPT1284_NSTROBE) && !p->hold_busy) {
+        if (fell & LPT1284_NSTROBE) {
             p->latch = chain->host_data;
             lpt1284_peripheral_set_phase(p, LPT1284_PHASE_COMPAT_BUSY);
             lpt1284_peripheral_set_status(p, p->status | LPT1284_BUSY);
