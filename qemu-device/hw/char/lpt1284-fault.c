@@ -152,7 +152,8 @@ size_t lpt1284_fault_forward(Lpt1284Peripheral *p, const uint8_t *buf,
     return i;
 }
 
-#define LPT1284_FAULT_CONDITION(field, name)                                 \
+/* An on/off knob; @then runs after a change (the condition knobs' lines) */
+#define LPT1284_FAULT_BOOL(field, name, then)                                \
 static bool lpt1284_fault_get_##field(Object *obj, Error **errp)            \
 {                                                                           \
     return LPT1284_PERIPHERAL(obj)->field;                                  \
@@ -164,30 +165,15 @@ static void lpt1284_fault_set_##field(Object *obj, bool value, Error **errp) \
                                                                             \
     p->field = value;                                                       \
     trace_lpt1284_fault(p->addr, name, value);                              \
-    lpt1284_fault_update_condition(p);                                      \
+    then;                                                                   \
 }
 
-LPT1284_FAULT_CONDITION(paper_out, "paper-out")
-LPT1284_FAULT_CONDITION(offline, "offline")
-LPT1284_FAULT_CONDITION(fault, "fault")
-
-#define LPT1284_FAULT_FLAG(field, name)                                      \
-static bool lpt1284_fault_get_##field(Object *obj, Error **errp)            \
-{                                                                           \
-    return LPT1284_PERIPHERAL(obj)->field;                                  \
-}                                                                           \
-                                                                            \
-static void lpt1284_fault_set_##field(Object *obj, bool value, Error **errp) \
-{                                                                           \
-    Lpt1284Peripheral *p = LPT1284_PERIPHERAL(obj);                         \
-                                                                            \
-    p->field = value;                                                       \
-    trace_lpt1284_fault(p->addr, name, value);                              \
-}
-
-LPT1284_FAULT_FLAG(select_fail, "select-fail")
-LPT1284_FAULT_FLAG(negotiation_reject, "negotiation-reject")
-LPT1284_FAULT_FLAG(no_ack, "no-ack")
+LPT1284_FAULT_BOOL(paper_out, "paper-out", lpt1284_fault_update_condition(p))
+LPT1284_FAULT_BOOL(offline, "offline", lpt1284_fault_update_condition(p))
+LPT1284_FAULT_BOOL(fault, "fault", lpt1284_fault_update_condition(p))
+LPT1284_FAULT_BOOL(select_fail, "select-fail", (void)0)
+LPT1284_FAULT_BOOL(negotiation_reject, "negotiation-reject", (void)0)
+LPT1284_FAULT_BOOL(no_ack, "no-ack", (void)0)
 
 static bool lpt1284_fault_get_disconnect(Object *obj, Error **errp)
 {
