@@ -65,6 +65,9 @@ CONFIGS: List[Dict[str, object]] = [
      "modules": "parport_pc_fifo,lp,ppdev", "size": "full"},
     {"name": "isa-lpt1284 default, Debian parport_pc + lp", "chain": "printer@end",
      "modules": LP, "size": "full"},
+    {"name": "isa-lpt1284 default + lp, cable trace on (trace-vcd)", "chain": "printer@end",
+     "props": {"trace-vcd": "{rundir}/cable.vcd"},
+     "modules": LP, "size": "full"},
     {"name": "isa-lpt1284 default, real-printer timing", "chain": "printer@end",
      "device_props": {"busy-ns": "2000", "ack-ns": "5000"},
      "modules": LP, "size": "full"},
@@ -207,7 +210,10 @@ def run_config(config: Dict[str, object], size: int, outdir: Path,
                known: Dict[str, Optional[set]], timeout: float) -> Row:
     name = str(config["name"])
     row = Row(name, size)
-    props = {str(k): str(v) for k, v in dict(config.get("props") or {}).items()}  # type: ignore[call-overload]
+    row.rundir = outdir / re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
+    # "{rundir}" in a property value: the row's own run directory
+    props = {str(k): str(v).replace("{rundir}", str(row.rundir))
+             for k, v in dict(config.get("props") or {}).items()}  # type: ignore[call-overload]
     device_props = {str(k): str(v)
                     for k, v in dict(config.get("device_props") or {}).items()}  # type: ignore[call-overload]
     dropped: List[str] = []
@@ -218,6 +224,7 @@ def run_config(config: Dict[str, object], size: int, outdir: Path,
         props = keep_known(props, [known.get("isa-lpt1284")], dropped)
         device_props = keep_known(device_props, [known.get(KINDS[p.kind]) for p in kinds],
                                   dropped)
+        row.rundir.mkdir(parents=True, exist_ok=True)
         chain = Chain.parse(str(config["chain"]), props=props, device_props=device_props)
     row.dropped = dropped
     row.command = command = str(config.get("command") or LP_COMMAND)
@@ -227,8 +234,6 @@ def run_config(config: Dict[str, object], size: int, outdir: Path,
         row.error = (f"output {output!r} is not a peripheral of chain {config['chain']!r} "
                      f"(it has {', '.join(chain.output_files(outdir)) or 'none'})")
         return row
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
-    row.rundir = outdir / slug
     data = data_file(outdir, size)
     script = outdir / "bench.sh"
     script.write_text(GUEST_SCRIPT)
