@@ -12,7 +12,7 @@ ARGS ?=
 
 LPTRIG := PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m lptrig
 
-.PHONY: all deps qemu image demo run test bench clean distclean
+.PHONY: all deps qemu image demo run test bench faults clean distclean
 
 all: qemu image
 
@@ -39,6 +39,11 @@ test: all
 bench: all
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/throughput.py; rc=$$?; \
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/driver.py && exit $$rc
+
+# The fault matrix (tests/faults/test_matrix.py), its table on the terminal
+faults: all
+	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest -p no:xdist -p no:cacheprovider -s -q \
+		tests/faults/test_matrix.py
 
 # Drop what the build generated; keep the downloaded packages and sources.
 clean:

@@ -808,9 +808,16 @@ bool lpt1284_peripheral_select(Lpt1284Peripheral *p, Lpt1284Dot3Mode mode)
     }
 }
 
-/* Deselected: back to compatibility mode, whatever was under way */
+/*
+ * Deselected: back to compatibility mode, whatever was under way - but a
+ * byte already strobed in (compatibility mode, Busy) was latched: the
+ * device keeps it, as the host counted it sent.
+ */
 void lpt1284_peripheral_deselect(Lpt1284Peripheral *p)
 {
+    if (p->phase == LPT1284_PHASE_COMPAT_BUSY) {
+        lpt1284_peripheral_forward(p, &p->latch, 1);
+    }
     lpt1284_peripheral_idle(p);
 }
 
