@@ -43,7 +43,7 @@ bench: all
 # The fault matrix (tests/faults/test_matrix.py), its table on the terminal
 faults: all
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest -p no:xdist -p no:cacheprovider -s -q \
-		tests/faults/test_matrix.py
+		tests/faults/test_matrix.py tests/faults/test_matrix_linux.py
 
 # Drop what the build generated; keep the downloaded packages and sources.
 clean:
