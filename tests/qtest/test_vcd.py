@@ -57,7 +57,7 @@ def test_vcd_of_a_compatibility_print_decodes_to_the_printed_bytes(tmp_path: Pat
     assert decode(vcd) == printed
     text = vcd.read_text()
     assert "$timescale 1ns $end" in text
-    assert text.count("$var wire 1 ") == 18
+    assert text.count("$var wire 1 ") == 30
     # GTKWave's own reader takes it without a word (vcd2fst, its converter)
     fst = tmp_path / "cable.fst"
     conv = subprocess.run(["vcd2fst", str(vcd), str(fst)], capture_output=True,
@@ -113,3 +113,26 @@ def test_trace_png_draws_a_window(tmp_path: Path) -> None:
         result = lptrig("trace-png", *args)
         assert result.returncode == 2
         assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+
+
+def test_vcd_names_the_selection_packet_and_phase(tmp_path: Path) -> None:
+    from lptrig import traces
+    from host1284 import assign_addrs, select
+    vcd = tmp_path / "cable.vcd"
+    chain = Chain.parse("loopback@0,printer@end", props={"trace-vcd": str(vcd)})
+    with QTest(tmp_path / "run", chain) as qt:
+        host = Host(qt)
+        assert assign_addrs(qt) == 1
+        qt.clock_step(1000)
+        assert select(qt, 0)
+        qt.clock_step(1000)
+        assert host.negotiate(NIBBLE)
+        qt.clock_step(1000)
+        host.terminate()
+        qt.clock_step(1000)
+    trace = traces.read(vcd)
+    highs = {name: [t for t, v in changes if v] for name, changes in trace.signals.items()}
+    assert highs["dot3_packet"]                     # the packets are visible
+    assert highs["selected0"] and not highs["selected1"]
+    assert highs["phase_negotiation"] and highs["phase_termination"]
+    assert highs["selected0"][0] < highs["phase_negotiation"][0]

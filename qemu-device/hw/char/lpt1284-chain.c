@@ -108,6 +108,46 @@ uint8_t lpt1284_chain_data(Lpt1284Chain *chain)
     return (p && p->drives_data) ? p->data : LPT1284_LINES_IDLE;
 }
 
+/* Selection, packet and the answering device's phase, for a VCD trace */
+static uint32_t lpt1284_chain_vcd_state(Lpt1284Chain *chain)
+{
+    static const uint32_t phase_bit[LPT1284_PHASE__MAX] = {
+        [LPT1284_PHASE_COMPAT_IDLE] = LPT1284_VCD_COMPAT,
+        [LPT1284_PHASE_COMPAT_BUSY] = LPT1284_VCD_COMPAT,
+        [LPT1284_PHASE_COMPAT_ACK] = LPT1284_VCD_COMPAT,
+        [LPT1284_PHASE_NEGOTIATION] = LPT1284_VCD_NEGOTIATION,
+        [LPT1284_PHASE_REJECTED] = LPT1284_VCD_NEGOTIATION,
+        [LPT1284_PHASE_REV_IDLE] = LPT1284_VCD_NIBBLE_BYTE,
+        [LPT1284_PHASE_REV_DATA] = LPT1284_VCD_NIBBLE_BYTE,
+        [LPT1284_PHASE_ECP_SETUP] = LPT1284_VCD_ECP_FORWARD,
+        [LPT1284_PHASE_ECP_FWD_IDLE] = LPT1284_VCD_ECP_FORWARD,
+        [LPT1284_PHASE_ECP_FWD_BUSY] = LPT1284_VCD_ECP_FORWARD,
+        [LPT1284_PHASE_ECP_REV_IDLE] = LPT1284_VCD_ECP_REVERSE,
+        [LPT1284_PHASE_ECP_REV_DATA] = LPT1284_VCD_ECP_REVERSE,
+        [LPT1284_PHASE_EPP_IDLE] = LPT1284_VCD_EPP,
+        [LPT1284_PHASE_TERM_ACK] = LPT1284_VCD_TERMINATION,
+        [LPT1284_PHASE_TERM_END] = LPT1284_VCD_TERMINATION,
+    };
+    Lpt1284Peripheral *p = lpt1284_chain_responder(chain);
+    uint32_t state = 0;
+    int i;
+
+    for (i = 0; i < LPT1284_DAISY_MAX; i++) {
+        Lpt1284Peripheral *d = chain->daisy[i];
+
+        if (d && d->selected) {
+            state |= LPT1284_VCD_SELECTED(i);
+        }
+        if (d && lpt1284_dot3_answering(d)) {
+            state |= LPT1284_VCD_PACKET;
+        }
+    }
+    if (p && p->phase < LPT1284_PHASE__MAX) {
+        state |= phase_bit[p->phase];
+    }
+    return state;
+}
+
 /* Tell the controller when what it sees of the status lines changed. */
 void lpt1284_chain_update(Lpt1284Chain *chain)
 {
@@ -117,7 +157,8 @@ void lpt1284_chain_update(Lpt1284Chain *chain)
     if (chain->vcd) {
         lpt1284_vcd_sample(chain->vcd, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL),
                            lpt1284_chain_data(chain), chain->host_ctrl,
-                           chain->host_reverse, new);
+                           chain->host_reverse, new,
+                           lpt1284_chain_vcd_state(chain));
     }
     if (old == new) {
         return;

@@ -9,7 +9,11 @@
  * skips vectors): D0-D7 as they are on the cable (driven by the host, or
  * by the peripheral when the host's drivers are off), nStrobe, nAutoFd,
  * nInit, nSelectIn, nAck, Busy, PError, Select, nFault, and "reverse"
- * (the host's data drivers off).  No vectors: Debian's sigrok-cli 0.7.2
+ * (the host's data drivers off); then the chain's state as named 1-bit
+ * signals: selected0-3 (that daisy device is selected), dot3_packet (a
+ * 1284.3 command packet under way) and phase_* (the IEEE 1284 phase of
+ * the answering device: compat, negotiation, nibble_byte, ecp_forward,
+ * ecp_reverse, epp, termination).  No vectors: Debian's sigrok-cli 0.7.2
  * decodes nothing from a file with one.  Time stamps are QEMU's virtual
  * clock in ns.  A wire that changes again within the same nanosecond
  * (a pulse the vCPU made between two clock ticks) gets the next
@@ -29,7 +33,8 @@
 #include "qemu/timer.h"
 #include "sysemu/sysemu.h"
 
-#define LPT1284_VCD_WIRES       18
+#define LPT1284_VCD_LINES       18
+#define LPT1284_VCD_WIRES       (LPT1284_VCD_LINES + LPT1284_VCD_STATES)
 #define LPT1284_VCD_BUFSIZE     (1 << 20)
 
 struct Lpt1284Vcd {
@@ -46,6 +51,10 @@ static const char *const lpt1284_vcd_names[LPT1284_VCD_WIRES] = {
     "D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7",
     "nStrobe", "nAutoFd", "nInit", "nSelectIn",
     "nAck", "Busy", "PError", "Select", "nFault", "reverse",
+    /* the chain's state, as named signals */
+    "selected0", "selected1", "selected2", "selected3", "dot3_packet",
+    "phase_compat", "phase_negotiation", "phase_nibble_byte",
+    "phase_ecp_forward", "phase_ecp_reverse", "phase_epp", "phase_termination",
 };
 
 /* Identifier of wire i: one printable character each */
@@ -55,9 +64,9 @@ static char lpt1284_vcd_id(int i)
 }
 
 static uint32_t lpt1284_vcd_levels(uint8_t data, uint8_t ctrl, bool reverse,
-                                   uint8_t status)
+                                   uint8_t status, uint32_t state)
 {
-    return data |
+    return (state << LPT1284_VCD_LINES) | data |
            (ctrl & LPT1284_NSTROBE ? 1u << 8 : 0) |
            (ctrl & LPT1284_NAUTOFD ? 1u << 9 : 0) |
            (ctrl & LPT1284_NINIT ? 1u << 10 : 0) |
@@ -71,9 +80,10 @@ static uint32_t lpt1284_vcd_levels(uint8_t data, uint8_t ctrl, bool reverse,
 }
 
 void lpt1284_vcd_sample(Lpt1284Vcd *vcd, int64_t time, uint8_t data,
-                        uint8_t ctrl, bool reverse, uint8_t status)
+                        uint8_t ctrl, bool reverse, uint8_t status,
+                        uint32_t state)
 {
-    uint32_t now = lpt1284_vcd_levels(data, ctrl, reverse, status);
+    uint32_t now = lpt1284_vcd_levels(data, ctrl, reverse, status, state);
     uint32_t changed;
     int i;
 

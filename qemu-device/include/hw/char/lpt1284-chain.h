@@ -155,7 +155,20 @@ typedef struct Lpt1284Vcd Lpt1284Vcd;
 Lpt1284Vcd *lpt1284_vcd_open(const char *path, const char *scope,
                              Error **errp);
 void lpt1284_vcd_sample(Lpt1284Vcd *vcd, int64_t time, uint8_t data,
-                        uint8_t ctrl, bool reverse, uint8_t status);
+                        uint8_t ctrl, bool reverse, uint8_t status,
+                        uint32_t state);
+
+/* The chain's state in a VCD trace: named 1-bit signals */
+#define LPT1284_VCD_SELECTED(n) (1u << (n))     /* daisy device n selected */
+#define LPT1284_VCD_PACKET      (1u << 4)       /* a 1284.3 packet */
+#define LPT1284_VCD_COMPAT      (1u << 5)       /* the answering device's */
+#define LPT1284_VCD_NEGOTIATION (1u << 6)       /* IEEE 1284 phase ... */
+#define LPT1284_VCD_NIBBLE_BYTE (1u << 7)
+#define LPT1284_VCD_ECP_FORWARD (1u << 8)
+#define LPT1284_VCD_ECP_REVERSE (1u << 9)
+#define LPT1284_VCD_EPP         (1u << 10)
+#define LPT1284_VCD_TERMINATION (1u << 11)
+#define LPT1284_VCD_STATES      12
 
 typedef struct Lpt1284ChainOps {
     /* The answering peripheral changed the status lines */
