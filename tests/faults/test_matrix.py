@@ -90,7 +90,7 @@ def prepare(vm: Machine, op: str) -> None:
 
 @pytest.mark.parametrize("knob", sorted(FAULTS))
 def test_fault_matrix(make_machine: Callable[..., Machine], knob: str,
-                      tmp_path: Path) -> None:
+                      tmp_path: Path, record_property: Callable[..., None]) -> None:
     payload = tmp_path / "payload"
     payload.write_bytes(bytes(range(256)) * 2)
     vm = make_machine(Chain.parse("loopback@0,printer@end"), modules="lpt1284",
@@ -132,6 +132,7 @@ def test_fault_matrix(make_machine: Callable[..., Machine], knob: str,
                                "&& echo same", 60)
         assert out.strip().splitlines()[-1] == "same", (knob, op, out)
     MATRIX[knob] = row
+    record_property("fault_matrix_row", ("lpt1284.ko", knob, row))
     width = max(len(o) for o in OPS)
     print(f"\nfault matrix row: {knob}")
     for op in OPS:

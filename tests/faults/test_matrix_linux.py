@@ -58,7 +58,7 @@ def outcome(text: str, status: int) -> str:
 
 @pytest.mark.parametrize("knob", sorted(FAULTS))
 def test_fault_matrix_linux(make_machine: Callable[..., Machine], knob: str,
-                            tmp_path: Path) -> None:
+                            tmp_path: Path, record_property: Callable[..., None]) -> None:
     payload = tmp_path / "payload"
     payload.write_bytes(bytes(range(256)) * 2)
     vm = make_machine(Chain.parse("loopback@0,printer@end"),
@@ -95,6 +95,7 @@ def test_fault_matrix_linux(make_machine: Callable[..., Machine], knob: str,
         assert out.strip().splitlines()[-1] == "same", (knob, op, out)
     # lp prints on after the fault
     vm.console.check("echo after > /dev/lp0", 60)
+    record_property("fault_matrix_row", ("Linux's lp and ppdev", knob, row))
     width = max(len(o) for o in OPS)
     print(f"\nlinux fault matrix row: {knob}")
     for op in OPS:
