@@ -233,3 +233,22 @@ def test_bad_fault_values_are_one_error(run) -> None:
         with pytest.raises(Exception) as refused:
             qmp.qom_set(mon, "/machine/peripheral/printer-end", knob, value)
         assert message in str(refused.value)
+
+
+def test_paper_out_stops_ecp_data_too(run) -> None:
+    from host1284 import ECR, FIFO, ECP as ECP_ECR, PS2
+    qt = run(chain(device("printer")))
+    host = Host(qt)
+    assert host.negotiate(ECPMODE)
+    qmp.qom_set(qt.qmp(), "/machine/peripheral/printer-end", "paper-out", True)
+    qt.outb(ECR, ECP_ECR | 0x14)
+    for byte in b"ecp page":
+        qt.outb(FIFO, byte)
+    qt.clock_step(1_000_000)
+    assert qt.inb(ECR) & 0x01 == 0                   # the FIFO holds them
+    assert output(qt, "printer@end") == b""
+    qmp.qom_set(qt.qmp(), "/machine/peripheral/printer-end", "paper-out", False)
+    qt.clock_step(1_000)
+    assert qt.inb(ECR) & 0x01                        # drained once cleared
+    assert output(qt, "printer@end") == b"ecp page"
+    qt.outb(ECR, PS2 | 0x14)

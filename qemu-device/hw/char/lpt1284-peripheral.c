@@ -556,7 +556,17 @@ void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
     case LPT1284_PHASE_ECP_FWD_BUSY:
         /* Event 37: HostClk high; take the byte, PeriphAck low when done */
         if ((rose & LPT1284_NSTROBE) && !p->stalled) {
-            if (lpt1284_peripheral_ecp_byte(p, p->latch, p->latch_command)) {
+            if (p->hold_busy && !p->latch_command) {
+                /*
+                 * Held (paper out...): the byte waits, and PeriphAck stays
+                 * high, until the condition is cleared
+                 */
+                p->rle_left = p->rle_pending ? p->rle_count + 1 : 1;
+                p->rle_pending = false;
+                p->stalled = true;
+                trace_lpt1284_peripheral_stall(p->addr);
+            } else if (lpt1284_peripheral_ecp_byte(p, p->latch,
+                                                   p->latch_command)) {
                 lpt1284_peripheral_ecp_fwd_idle(p);
             } else {
                 p->stalled = true;
@@ -636,6 +646,10 @@ static void lpt1284_peripheral_step(Lpt1284Peripheral *p)
                                       ~LPT1284_BUSY);
         break;
     case LPT1284_PHASE_ECP_FWD_BUSY:
+        if (p->hold_busy) {
+            p->stalled = true;
+            break;
+        }
         if (lpt1284_peripheral_deliver_run(p)) {
             lpt1284_peripheral_ecp_fwd_idle(p);
         } else {
@@ -711,7 +725,9 @@ size_t lpt1284_peripheral_ecp_write(Lpt1284Peripheral *p, const uint8_t *buf,
 {
     size_t done = 0;
 
-    if (p->phase != LPT1284_PHASE_ECP_FWD_IDLE || p->stalled) {
+    /* A condition that holds Busy (paper out...) stops ECP data too */
+    if (p->phase != LPT1284_PHASE_ECP_FWD_IDLE || p->stalled ||
+        (p->hold_busy && !command)) {
         return 0;
     }
     if (p->rle_left && !lpt1284_peripheral_deliver_run(p)) {
@@ -752,8 +768,8 @@ bool lpt1284_peripheral_epp_write(Lpt1284Peripheral *p, bool addr,
         p->epp_addr = val;
         return true;
     }
-    /* A device with no room holds nWait: the host times out */
-    return lpt1284_peripheral_forward(p, &val, 1) == 1;
+    /* A device with no room, or held (paper out...), holds nWait */
+    return !p->hold_busy && lpt1284_peripheral_forward(p, &val, 1) == 1;
 }
 
 bool lpt1284_peripheral_epp_read(Lpt1284Peripheral *p, bool addr,
