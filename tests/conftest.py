@@ -8,7 +8,7 @@ and the exact QEMU command line are printed.
 
 import os
 from pathlib import Path
-from typing import Callable, Iterator, List
+from typing import Callable, Dict, Iterator, List
 
 import pytest
 
@@ -92,3 +92,25 @@ def make_machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
         vm.shutdown()
     for vm in started:
         vm.check_console()
+
+
+# The fault matrices (tests/faults/test_matrix*.py) record a row each as a
+# user property, also under pytest-xdist: print their tables at the end.
+def pytest_terminal_summary(terminalreporter: "pytest.TerminalReporter") -> None:
+    tables: Dict[str, Dict[str, Dict[str, str]]] = {}
+    for report in terminalreporter.stats.get("passed", []) + \
+            terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "fault_matrix_row":
+                table, knob, row = value
+                tables.setdefault(table, {})[knob] = row
+    for table, rows in sorted(tables.items()):
+        ops: List[str] = list(next(iter(rows.values())))
+        terminalreporter.write_sep("=", f"fault matrix: {table}")
+        width = max(len(k) for k in rows)
+        cols = [max(len(op), *(len(r.get(op, "")) for r in rows.values())) for op in ops]
+        terminalreporter.write_line(" " * width + "  " + "  ".join(
+            op.ljust(c) for op, c in zip(ops, cols)))
+        for knob in sorted(rows):
+            terminalreporter.write_line(knob.ljust(width) + "  " + "  ".join(
+                rows[knob].get(op, "?").ljust(c) for op, c in zip(ops, cols)))
