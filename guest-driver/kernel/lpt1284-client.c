@@ -80,20 +80,15 @@ static int lpt1284_h_deselect(struct lpt1284_handle *h)
 	return 0;
 }
 
-static const u8 lpt1284_xb[] = {
-	[LPT1284_MODE_NIBBLE] = 0x00, [LPT1284_MODE_BYTE] = 0x01,
-	[LPT1284_MODE_ECP] = 0x10, [LPT1284_MODE_EPP] = 0x40,
-};
-
 static int lpt1284_h_negotiate(struct lpt1284_handle *h, u32 mode)
 {
 	if (!lpt1284_h_holds(h))
 		return -EPERM;
 	if (mode == LPT1284_MODE_COMPAT)
 		return 0;
-	if (mode < LPT1284_MODE_NIBBLE || mode > LPT1284_MODE_EPP)
+	if (!lpt1284_mode_ok(mode, false) && !lpt1284_mode_ok(mode, true))
 		return -EINVAL;
-	return lpt1284_negotiate(lpt1284_h_port(h), lpt1284_xb[mode]);
+	return lpt1284_negotiate(lpt1284_h_port(h), lpt1284_mode_xb(mode));
 }
 
 static void lpt1284_h_terminate(struct lpt1284_handle *h, u32 mode)
@@ -107,8 +102,7 @@ static ssize_t lpt1284_h_write(struct lpt1284_handle *h, u32 mode,
 {
 	if (!lpt1284_h_holds(h))
 		return -EPERM;
-	if (mode != LPT1284_MODE_COMPAT && mode != LPT1284_MODE_ECP &&
-	    mode != LPT1284_MODE_EPP)
+	if (!lpt1284_mode_ok(mode, true))
 		return -EINVAL;
 	return lpt1284_transfer_write(lpt1284_h_port(h), mode, buf, len);
 }
@@ -118,7 +112,7 @@ static ssize_t lpt1284_h_read(struct lpt1284_handle *h, u32 mode, void *buf,
 {
 	if (!lpt1284_h_holds(h))
 		return -EPERM;
-	if (mode < LPT1284_MODE_NIBBLE || mode > LPT1284_MODE_EPP)
+	if (!lpt1284_mode_ok(mode, false))
 		return -EINVAL;
 	return lpt1284_transfer_read(lpt1284_h_port(h), mode, buf, len);
 }

@@ -238,22 +238,6 @@ static long lpt1284_port_ioctl(struct lpt1284_file *f, unsigned int cmd,
 
 /* Device ioctls */
 
-static bool lpt1284_mode_ok(struct lpt1284_port *port, u32 mode, bool write)
-{
-	switch (mode) {
-	case LPT1284_MODE_COMPAT:
-		return write;
-	case LPT1284_MODE_NIBBLE:
-	case LPT1284_MODE_BYTE:
-		return !write;
-	case LPT1284_MODE_ECP:
-	case LPT1284_MODE_EPP:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static bool lpt1284_mode_supported(struct lpt1284_port *port, u32 mode)
 {
 	switch (mode) {
@@ -349,8 +333,8 @@ static long lpt1284_device_ioctl(struct lpt1284_file *f, unsigned int cmd,
 	case LPT1284_IOC_SET_MODES:
 		if (copy_from_user(&modes, argp, sizeof(modes)))
 			return -EFAULT;
-		if (!lpt1284_mode_ok(port, modes.write_mode, true) ||
-		    !lpt1284_mode_ok(port, modes.read_mode, false))
+		if (!lpt1284_mode_ok(modes.write_mode, true) ||
+		    !lpt1284_mode_ok(modes.read_mode, false))
 			return -EINVAL;
 		if (!lpt1284_mode_supported(port, modes.write_mode) ||
 		    !lpt1284_mode_supported(port, modes.read_mode))

@@ -561,7 +561,7 @@ int lpt1284_write_begin(struct lpt1284_port *port, u32 mode)
 
 	if (mode == LPT1284_MODE_COMPAT)
 		return 0;
-	ret = lpt1284_negotiate(port, mode == LPT1284_MODE_ECP ? 0x10 : 0x40);
+	ret = lpt1284_negotiate(port, lpt1284_mode_xb(mode));
 	return ret == -ENXIO ? -EIO : ret;
 }
 
@@ -599,18 +599,46 @@ ssize_t lpt1284_transfer_write(struct lpt1284_port *port, u32 mode,
 	return n;
 }
 
+/* Is @mode an LPT1284_MODE_* for write() (@write) or for read()? */
+bool lpt1284_mode_ok(u32 mode, bool write)
+{
+	switch (mode) {
+	case LPT1284_MODE_COMPAT:
+		return write;
+	case LPT1284_MODE_NIBBLE:
+	case LPT1284_MODE_BYTE:
+		return !write;
+	case LPT1284_MODE_ECP:
+	case LPT1284_MODE_EPP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The IEEE 1284 extensibility byte that negotiates @mode (not COMPAT) */
+u8 lpt1284_mode_xb(u32 mode)
+{
+	switch (mode) {
+	case LPT1284_MODE_BYTE:
+		return 0x01;
+	case LPT1284_MODE_ECP:
+		return 0x10;
+	case LPT1284_MODE_EPP:
+		return 0x40;
+	default:
+		return 0x00;		/* nibble */
+	}
+}
+
 /* One read request in a mode: the bytes the peripheral had, 0 for none */
 ssize_t lpt1284_transfer_read(struct lpt1284_port *port, u32 mode, u8 *buf,
 			      size_t len)
 {
-	static const u8 xbs[] = {
-		[LPT1284_MODE_NIBBLE] = 0x00, [LPT1284_MODE_BYTE] = 0x01,
-		[LPT1284_MODE_ECP] = 0x10, [LPT1284_MODE_EPP] = 0x40,
-	};
 	ssize_t n;
 	int ret;
 
-	ret = lpt1284_negotiate(port, xbs[mode]);
+	ret = lpt1284_negotiate(port, lpt1284_mode_xb(mode));
 	if (ret)
 		return ret == -ENXIO ? -EIO : ret;
 	switch (mode) {

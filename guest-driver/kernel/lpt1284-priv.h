@@ -190,6 +190,8 @@ ssize_t lpt1284_read_epp(struct lpt1284_port *port, u8 *buf, size_t len);
 ssize_t lpt1284_write_ecp(struct lpt1284_port *port, const u8 *buf,
 			  size_t len);
 ssize_t lpt1284_read_ecp(struct lpt1284_port *port, u8 *buf, size_t len);
+bool lpt1284_mode_ok(u32 mode, bool write);
+u8 lpt1284_mode_xb(u32 mode);
 int lpt1284_write_begin(struct lpt1284_port *port, u32 mode);
 ssize_t lpt1284_write_bytes(struct lpt1284_port *port, u32 mode, const u8 *buf,
 			    size_t len);

@@ -52,7 +52,6 @@ class Experiment:
     """One parsed experiment file."""
 
     path: Path
-    text: str
     name: str
     chain: Chain
     modules: str
@@ -60,7 +59,6 @@ class Experiment:
     files: List[Dict[str, Any]]
     steps: List[Dict[str, Any]]
     expect: Dict[str, Any]
-    spec: str = ""
 
 
 def load(path: Path) -> Experiment:
@@ -137,8 +135,8 @@ def load(path: Path) -> Experiment:
                                         not src.startswith("text:")):
             raise bad(device, f"outputs: {src!r} is neither a [[files]] guest path "
                               "nor \"text:...\"")
-    return Experiment(path, text, data["name"], chain, str(data.get("modules", "lpt1284")),
-                      float(timeout), files, steps, expect, data["chain"])
+    return Experiment(path, data["name"], chain, str(data.get("modules", "lpt1284")),
+                      float(timeout), files, steps, expect)
 
 
 @dataclass

@@ -58,4 +58,4 @@ def test_run_with_a_fault_and_a_cable_trace(tmp_path: Path) -> None:
                  if line.startswith("parallel-1:"))
     # sigrok reports each byte at the next strobe: the last one is pending
     assert wire.endswith(b"abcdefg")
-    assert f"lptrig: vcd:" in result.stderr
+    assert "lptrig: vcd:" in result.stderr

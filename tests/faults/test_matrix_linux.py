@@ -12,7 +12,7 @@ loopback counted, and after the fault the next transfer is byte-exact.
 import re
 import time
 from pathlib import Path
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict
 
 import pytest
 

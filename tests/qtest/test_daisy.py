@@ -16,7 +16,7 @@ from lptrig.qtest import QTest
 
 from host1284 import (CONTROL, DATA, DESELECT_ALL, ECP, ECP_SELECT, ECR, EPP, EPP_ADDR,
                       EPP_DATA, EPP_SELECT, FIFO, PS2, S_ACK, S_BUSY, S_ERROR, S_PERROR,
-                      S_SELECT, SELECT, STATUS, CppFailed, Host, assign_addrs, cpp,
+                      S_SELECT, STATUS, CppFailed, Host, assign_addrs, cpp,
                       cpp_prefix, print_compat, select)
 
 #: status register of an idle, healthy printer at the end of the chain

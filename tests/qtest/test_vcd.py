@@ -10,8 +10,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from lptrig.chain import Chain
 from lptrig.qtest import QTest
 
