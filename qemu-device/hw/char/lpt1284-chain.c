@@ -142,7 +142,8 @@ static uint32_t lpt1284_chain_vcd_state(Lpt1284Chain *chain)
             state |= LPT1284_VCD_PACKET;
         }
     }
-    if (p && p->phase < LPT1284_PHASE__MAX) {
+    if (p && !lpt1284_peripheral_class(p)->lines &&
+        p->phase < LPT1284_PHASE__MAX) {
         state |= phase_bit[p->phase];
     }
     return state;

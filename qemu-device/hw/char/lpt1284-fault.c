@@ -32,6 +32,11 @@
  *    arm-after re-arms)
  * Counters, read-only: "received" (bytes the peripheral's own code got),
  * "dropped", "corrupted".
+ *
+ * A line-level peripheral (a LapLink cable, an I2C adapter, a PPS source)
+ * has no IEEE 1284 handshake and no bytes to count: it has "disconnect"
+ * and the knobs its class lists in line_faults; setting any other knob is
+ * an error.
  */
 
 #include "qemu/osdep.h"
@@ -152,6 +157,29 @@ size_t lpt1284_fault_forward(Lpt1284Peripheral *p, const uint8_t *buf,
     return i;
 }
 
+/* Has @p the knob @name?  Every IEEE 1284 peripheral has every knob. */
+static bool lpt1284_fault_supported(Object *obj, const char *name,
+                                    Error **errp)
+{
+    Lpt1284Peripheral *p = LPT1284_PERIPHERAL(obj);
+    Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
+    const char *const *knob;
+
+    if (!pc->lines || !strcmp(name, "disconnect")) {
+        return true;
+    }
+    for (knob = pc->line_faults; knob && *knob; knob++) {
+        if (!strcmp(*knob, name)) {
+            return true;
+        }
+    }
+    error_setg(errp, "%s has no fault '%s': it is not an IEEE 1284 device; "
+               "its faults are disconnect%s%s", object_get_typename(obj), name,
+               pc->line_faults && pc->line_faults[0] ? " and " : "",
+               pc->line_faults && pc->line_faults[0] ? pc->line_faults[0] : "");
+    return false;
+}
+
 /* An on/off knob; @then runs after a change (the condition knobs' lines) */
 #define LPT1284_FAULT_BOOL(field, name, then)                                \
 static bool lpt1284_fault_get_##field(Object *obj, Error **errp)            \
@@ -163,6 +191,9 @@ static void lpt1284_fault_set_##field(Object *obj, bool value, Error **errp) \
 {                                                                           \
     Lpt1284Peripheral *p = LPT1284_PERIPHERAL(obj);                         \
                                                                             \
+    if (!lpt1284_fault_supported(obj, name, errp)) {                        \
+        return;                                                             \
+    }                                                                       \
     p->field = value;                                                       \
     trace_lpt1284_fault(p->addr, name, value);                              \
     then;                                                                   \
@@ -201,7 +232,8 @@ static void lpt1284_fault_set_seed(Object *obj, Visitor *v, const char *name,
     Lpt1284Peripheral *p = LPT1284_PERIPHERAL(obj);
     uint64_t seed;
 
-    if (!visit_type_uint64(v, name, &seed, errp)) {
+    if (!lpt1284_fault_supported(obj, name, errp) ||
+        !visit_type_uint64(v, name, &seed, errp)) {
         return;
     }
     /* A new seed starts its sequence afresh */
@@ -223,7 +255,8 @@ static void lpt1284_fault_set_every(Object *obj, Visitor *v, const char *name,
     uint32_t *field = (uint32_t *)((char *)obj + (uintptr_t)opaque);
     uint32_t value;
 
-    if (!visit_type_uint32(v, name, &value, errp)) {
+    if (!lpt1284_fault_supported(obj, name, errp) ||
+        !visit_type_uint32(v, name, &value, errp)) {
         return;
     }
     *field = value;
@@ -254,7 +287,8 @@ static void lpt1284_fault_set_busy_stall(Object *obj, Visitor *v,
     Lpt1284Peripheral *p = LPT1284_PERIPHERAL(obj);
     int32_t value;
 
-    if (!visit_type_int32(v, name, &value, errp)) {
+    if (!lpt1284_fault_supported(obj, name, errp) ||
+        !visit_type_int32(v, name, &value, errp)) {
         return;
     }
     if (value < -1) {
@@ -301,6 +335,9 @@ static void lpt1284_fault_set_devid_error(Object *obj, const char *value,
     int i = lpt1284_fault_lookup(lpt1284_devid_error_names,
                                  ARRAY_SIZE(lpt1284_devid_error_names), value);
 
+    if (!lpt1284_fault_supported(obj, "device-id-error", errp)) {
+        return;
+    }
     if (i < 0) {
         error_setg(errp, "device-id-error '%s' is not one: use off, length "
                    "or truncated", value);
@@ -321,6 +358,9 @@ static void lpt1284_fault_set_arm(Object *obj, const char *value,
     int i = lpt1284_fault_lookup(lpt1284_fault_knob_names,
                                  LPT1284_FAULT_KNOBS, value);
 
+    if (!lpt1284_fault_supported(obj, "arm", errp)) {
+        return;
+    }
     if (i < 0) {
         error_setg(errp, "arm '%s' is not an on/off fault: use paper-out, "
                    "offline, fault, disconnect, select-fail, "
@@ -338,7 +378,8 @@ static void lpt1284_fault_set_arm_after(Object *obj, Visitor *v,
     Lpt1284Peripheral *p = LPT1284_PERIPHERAL(obj);
     uint64_t value;
 
-    if (!visit_type_uint64(v, name, &value, errp)) {
+    if (!lpt1284_fault_supported(obj, name, errp) ||
+        !visit_type_uint64(v, name, &value, errp)) {
         return;
     }
     p->arm_after = value;

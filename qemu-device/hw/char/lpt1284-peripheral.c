@@ -115,6 +115,11 @@ void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
     bool was_holding = p->hold_busy;
 
     p->steady = steady & (LPT1284_PERROR | LPT1284_SELECT | LPT1284_NFAULT);
+    if (lpt1284_peripheral_class(p)->lines) {
+        /* A line-level peripheral has no printer condition to show */
+        p->hold_busy = false;
+        return;
+    }
     if (p->hold_busy && !hold_busy &&
         p->phase == LPT1284_PHASE_COMPAT_IDLE) {
         handshake &= ~LPT1284_BUSY;
@@ -129,6 +134,15 @@ void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
     if (was_holding && !hold_busy) {
         /* A transfer held up by the condition (e.g. paper-out) goes on */
         lpt1284_peripheral_ready(p);
+    }
+}
+
+/* A line-level peripheral drives the status lines itself. */
+void lpt1284_peripheral_set_lines(Lpt1284Peripheral *p, uint8_t status)
+{
+    p->status = status & LPT1284_STATUS_LINES;
+    if (DEVICE(p)->realized) {
+        lpt1284_chain_update(lpt1284_peripheral_chain(p));
     }
 }
 
@@ -410,6 +424,10 @@ void lpt1284_peripheral_host_changed(Lpt1284Peripheral *p,
     uint8_t rose = ~old_ctrl & ctrl;
     uint8_t byte;
 
+    if (pc->lines) {
+        pc->lines(p);
+        return;
+    }
     /* In ECP mode nInit is nReverseRequest; everywhere else it resets */
     if ((fell & LPT1284_NINIT) && !lpt1284_phase_is_ecp(p->phase)) {
         lpt1284_peripheral_idle(p);
@@ -680,8 +698,12 @@ static void lpt1284_peripheral_timer(void *opaque)
 /* Take every handshake step whose deadline is not after @now. */
 void lpt1284_peripheral_catch_up(Lpt1284Peripheral *p, int64_t now)
 {
+    Lpt1284PeripheralClass *pc = lpt1284_peripheral_class(p);
     int64_t deadline;
 
+    if (pc->sync) {
+        pc->sync(p, now);
+    }
     /* Each step either finishes or arms the timer for a later deadline */
     while ((deadline = timer_expire_time_ns(p->timer)) >= 0 &&
            deadline <= now) {
@@ -714,7 +736,9 @@ const char *lpt1284_peripheral_device_id(Lpt1284Peripheral *p)
 size_t lpt1284_peripheral_compat_write(Lpt1284Peripheral *p,
                                        const uint8_t *buf, size_t len)
 {
-    if (p->phase != LPT1284_PHASE_COMPAT_IDLE || p->hold_busy) {
+    /* A line-level peripheral never answers an IEEE 1284 handshake */
+    if (p->phase != LPT1284_PHASE_COMPAT_IDLE || p->hold_busy ||
+        lpt1284_peripheral_class(p)->lines) {
         return 0;
     }
     return lpt1284_peripheral_forward(p, buf, len);
@@ -853,6 +877,12 @@ static void lpt1284_peripheral_realize(DeviceState *dev, Error **errp)
                    p->addr, LPT1284_DAISY_MAX - 1);
         return;
     }
+    if (pc->lines && p->addr != LPT1284_ADDR_END) {
+        error_setg(errp, "%s is not IEEE 1284.3-aware: it can only be the "
+                   "end-of-chain device (leave addr unset)",
+                   object_get_typename(OBJECT(p)));
+        return;
+    }
     if (p->addr == LPT1284_ADDR_END && chain->end) {
         error_setg(errp, "the chain already has an end-of-chain device (%s): "
                    "a cable has one end", object_get_typename(
@@ -914,6 +944,14 @@ static void lpt1284_peripheral_reset(DeviceState *dev)
     p->hold_busy = false;
     /* The fault knobs are the world around the device: they stay */
     lpt1284_fault_update_condition(p);
+    if (pc->lines) {
+        /* Its own lines, which pc->reset sets (all floating until then) */
+        p->status = LPT1284_LINES_IDLE & LPT1284_STATUS_LINES;
+        if (pc->reset) {
+            pc->reset(p);
+        }
+        return;
+    }
     if (pc->reset) {
         /* may set the steady lines through set_condition() */
         pc->reset(p);

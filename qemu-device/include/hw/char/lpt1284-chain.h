@@ -303,6 +303,22 @@ typedef enum Lpt1284DevidError {
  *   system reset).  Optional.
  * @default_device_id: the IEEE 1284 Device ID string used when the
  *   "device-id" property is not set.
+ * @lines: set by a line-level peripheral, one that is not an IEEE 1284
+ *   device but wires the port's pins to something else (a LapLink cable,
+ *   a bit-banged I2C adapter, a PPS source).  It is called on every change
+ *   of the host's lines, whose levels are in @p->chain (host_data,
+ *   host_ctrl, host_reverse), in place of the protocol engine; the
+ *   peripheral drives the status lines itself with
+ *   lpt1284_peripheral_set_lines().  The transaction level (the
+ *   controller's FIFO, DMA and EPP hardware) finds no IEEE 1284 handshake
+ *   there and moves nothing.  Line-level peripherals are not IEEE 1284.3
+ *   aware: each is the end-of-chain device.  @modes, @forward and
+ *   @reverse are unused.
+ * @sync: a line-level peripheral catches up with virtual time @now before
+ *   the host samples the status lines.  Optional.
+ * @line_faults: the fault knobs (lpt1284-fault.c) a line-level peripheral
+ *   has besides "disconnect", NULL-terminated; setting any other is an
+ *   error.  Optional.
  */
 struct Lpt1284PeripheralClass {
     /*< private >*/
@@ -317,6 +333,9 @@ struct Lpt1284PeripheralClass {
     void (*ecp_channel)(Lpt1284Peripheral *p, uint8_t channel);
     void (*reset)(Lpt1284Peripheral *p);
     const char *default_device_id;
+    void (*lines)(Lpt1284Peripheral *p);
+    void (*sync)(Lpt1284Peripheral *p, int64_t now);
+    const char *const *line_faults;
 };
 
 /* Controller side */
@@ -351,6 +370,7 @@ bool lpt1284_chain_epp_read(Lpt1284Chain *chain, bool addr, uint8_t *val);
 void lpt1284_peripheral_ready(Lpt1284Peripheral *p);
 void lpt1284_peripheral_set_condition(Lpt1284Peripheral *p, uint8_t steady,
                                       bool hold_busy);
+void lpt1284_peripheral_set_lines(Lpt1284Peripheral *p, uint8_t status);
 const char *lpt1284_peripheral_device_id(Lpt1284Peripheral *p);
 
 extern const VMStateDescription vmstate_lpt1284_peripheral;

@@ -5,3 +5,8 @@ CONFIG_I440FX=y
 CONFIG_PARALLEL=y
 # isa-lpt1284, its chain bus and the IEEE 1284 peripherals.
 CONFIG_LPT1284=y
+# QEMU's own I2C devices, for the bus of ieee1284-i2c (the bus itself and
+# QEMU's bitbang_i2c engine come with LPT1284).
+CONFIG_I2C=y
+CONFIG_AT24C=y
+CONFIG_TMP105=y
