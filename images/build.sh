@@ -33,6 +33,10 @@ FORMAT=1
 
 # Linux's own parallel-port stack, the independent peer of our driver.
 BASE_MODULES=(parport parport_pc lp ppdev)
+# Debian's drivers of the line-level peripherals (README "LapLink, I2C and
+# PPS"): PLIP, the I2C adapter with the drivers of the devices on its bus,
+# and the PPS client.
+PERIPHERAL_MODULES=(plip i2c_parport i2c_dev at24 lm75 pps_parport)
 
 force=0
 case "${1:-}" in
@@ -84,7 +88,7 @@ input_key() {
 	{
 		echo "format $FORMAT"
 		echo "kernel $KVER $KPKGVER"
-		echo "modules ${BASE_MODULES[*]}"
+		echo "modules ${BASE_MODULES[*]} ${PERIPHERAL_MODULES[*]}"
 		echo "sde ${SOURCE_DATE_EPOCH:-}"
 		stat -c 'deb %n %s' "$DEB"
 		sha256sum "$BUSYBOX" "$here"/*.sh "$INIT" \
@@ -196,7 +200,7 @@ mdir=$st/lib/modules/$KVER
 mkdir -p "$mdir"
 declare -A have=() # names provided by extra modules
 declare -A done_=()
-todo=("${BASE_MODULES[@]}")
+todo=("${BASE_MODULES[@]}" "${PERIPHERAL_MODULES[@]}")
 
 if [ -d "$EXTRA" ]; then
 	while IFS= read -r -d '' f; do

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import List, NoReturn, Optional, Sequence, Tuple
 
 from . import experiment, faults, traces
-from .chain import DEFAULT_SPEC, Chain
+from .chain import DEFAULT_SPEC, Chain, Peer
 from .errors import CommandTimeout, GuestError, LptrigError
 from .machine import DEFAULT_MODULES, FIFO_MODULE, Machine, with_fifo
 
@@ -33,8 +33,15 @@ examples:
   python3 -m lptrig run --fifo -- 'dmesg | grep parport0'   FIFO/DMA parport_pc
   python3 -m lptrig cmdline --chain loopback@end   print the QEMU command line
 
+  python3 -m lptrig run --chain pps@end --modules parport_pc,pps_parport \
+      --set pps@end:period-ns=500000000 -- 'cat /sys/class/pps/pps0/assert'
+  python3 -m lptrig run --chain laplink@end --peer listen:/tmp/ll.sock   (one VM)
+  python3 -m lptrig run --chain laplink@end --peer /tmp/ll.sock          (the other)
+
 chain spec: comma-separated KIND@ADDR, KIND printer or loopback, ADDR 0-3
-(1284.3 daisy address) or end (end-of-chain device).
+(1284.3 daisy address) or end (end-of-chain device); or one of laplink@end
+(a LapLink cable, needs --peer), i2c@end (an I2C adapter with a tmp105 at
+0x48 and a 24c02 EEPROM at 0x50), pps@end (a pulse-per-second source).
 
 exit status: the command's; {EXIT_TIMEOUT} if it timed out; {EXIT_USAGE} for usage
 errors; {EXIT_GUEST} if QEMU or the guest failed (no boot, crash, kernel
@@ -68,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--modules", metavar="LIST", default=",".join(DEFAULT_MODULES),
                         help="kernel modules the guest loads at boot "
                              "(default %(default)s)")
+    common.add_argument("--append", metavar="ARGS", default="",
+                        help="more kernel command line, e.g. module parameters "
+                             "(pps_parport.clear_wait=0)")
     common.add_argument("--fifo", action="store_true",
                         help=f"load Linux's parport_pc built with CONFIG_PARPORT_PC_FIFO "
                              f"(ECP FIFO and DMA) instead of Debian's: {FIFO_MODULE} "
@@ -78,6 +88,14 @@ def _parser() -> argparse.ArgumentParser:
                         default=[], help="set a peripheral's fault knob at start, e.g. "
                         "printer@end:paper-out=on or printer@0:drop=100 (repeatable; "
                         "README: Fault knobs)")
+    common.add_argument("--set", metavar="KIND@ADDR:PROP=VALUE", action="append",
+                        default=[], help="set a QEMU property of a peripheral, e.g. "
+                        "pps@end:period-ns=500000000 or i2c@end:stretch-ns=20000 "
+                        "(repeatable)")
+    common.add_argument("--peer", metavar="[listen:]SOCKET", default=None,
+                        help="the far end of laplink@end: another lptrig run's VM "
+                             "through a socket; one side listens (listen:SOCKET), "
+                             "the other connects (SOCKET)")
     common.add_argument("--vcd", metavar="FILE", type=Path,
                         help="write the cable as a Value Change Dump (GTKWave, "
                              "sigrok-cli) to FILE")
@@ -151,12 +169,18 @@ class _Setup:
     modules: str
     add_files: List[Tuple[Path, str]]
     trace: List[str]
+    append: str = ""
 
 
 def _setup(args: argparse.Namespace) -> _Setup:
     """Check every argument, before anything is created or started."""
-    chain = Chain.stock() if args.stock else Chain.parse(args.chain or DEFAULT_SPEC)
+    peer = Peer.parse(args.peer) if args.peer is not None else None
+    if args.stock:
+        chain = Chain.stock()
+    else:
+        chain = Chain.parse(args.chain or DEFAULT_SPEC, peer=peer)
     chain = faults.apply(chain, args.fault)
+    chain = faults.set_props(chain, args.set)
     if args.vcd is not None:
         if args.stock:
             raise LptrigError("--vcd needs isa-lpt1284's cable, not the stock port")
@@ -177,12 +201,14 @@ def _setup(args: argparse.Namespace) -> _Setup:
             raise LptrigError(f"{flag} {value:g}: give a number of seconds above 0")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise LptrigError(f"--out {args.out}: exists and is not a directory")
-    return _Setup(chain, modules, add_files, list(args.trace))
+    if "\n" in args.append:
+        raise LptrigError("--append: the kernel command line is one line")
+    return _Setup(chain, modules, add_files, list(args.trace), args.append.strip())
 
 
 def _machine(setup: _Setup, out: Path) -> Machine:
     return Machine(out, setup.chain, modules=setup.modules, trace=setup.trace,
-                   add_files=setup.add_files)
+                   add_files=setup.add_files, extra_append=setup.append)
 
 
 def _report(machine: Machine) -> None:

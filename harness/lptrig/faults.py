@@ -57,6 +57,14 @@ def _value(knob: str, value: str) -> str:
     raise LptrigError(f"fault {knob}={value!r}: {knob} takes {KNOBS[knob]}")
 
 
+#: the knobs of the kinds that are not IEEE 1284 devices (chain.LINE_KINDS)
+LINE_KNOBS: Dict[str, Tuple[str, ...]] = {
+    "laplink": ("disconnect",),
+    "i2c": ("disconnect",),
+    "pps": ("disconnect", "no-ack"),
+}
+
+
 def parse(text: str) -> Tuple[str, str, str]:
     """``NAME:KNOB=VALUE`` (e.g. ``printer@end:drop=100``) -> its parts."""
     match = re.fullmatch(r"([a-z]+@(?:[0-3]|end)):([a-z-]+)=(.*)", text.strip())
@@ -85,7 +93,41 @@ def apply(chain: Chain, faults: Iterable[str]) -> Chain:
         if name not in names:
             raise LptrigError(f"fault on {name}: no such peripheral on the chain "
                               f"({', '.join(sorted(names))})")
+    for p in chain.peripherals:
+        for knob, _ in by_name.get(p.name, ()):
+            if p.kind in LINE_KNOBS and knob not in LINE_KNOBS[p.kind]:
+                raise LptrigError(f"fault on {p.name}: a {p.kind} is not an IEEE 1284 "
+                                  f"device and has no {knob} (its knobs: "
+                                  f"{', '.join(LINE_KNOBS[p.kind])})")
+    return _add_props(chain, by_name)
+
+
+def _add_props(chain: Chain, by_name: Dict[str, List[Tuple[str, str]]]) -> Chain:
     peripherals = tuple(
         dataclasses.replace(p, props=p.props + tuple(by_name.get(p.name, ())))
         for p in chain.peripherals)
     return dataclasses.replace(chain, peripherals=peripherals)
+
+
+def set_props(chain: Chain, settings: Iterable[str]) -> Chain:
+    """The chain with each ``NAME:PROP=VALUE`` set on peripheral NAME.
+
+    Any QEMU property of the device (e.g. ``pps@end:period-ns=500000000``);
+    QEMU checks the value when it starts.
+    """
+    by_name: Dict[str, List[Tuple[str, str]]] = {}
+    for text in settings:
+        match = re.fullmatch(r"([a-z0-9]+@(?:[0-3]|end)):([a-z][a-z0-9-]*)=(.+)", text.strip())
+        if not match:
+            raise LptrigError(f"--set {text!r}: write it as KIND@ADDR:PROPERTY=VALUE, "
+                              "e.g. pps@end:period-ns=500000000")
+        name, prop, value = match.groups()
+        by_name.setdefault(name, []).append((prop, value))
+    if not by_name:
+        return chain
+    names = {p.name for p in chain.peripherals}
+    for name in by_name:
+        if name not in names:
+            raise LptrigError(f"--set on {name}: no such peripheral on the chain "
+                              f"({', '.join(sorted(names)) or 'none'})")
+    return _add_props(chain, by_name)

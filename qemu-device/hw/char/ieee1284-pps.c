@@ -18,7 +18,7 @@
  *    (default 1 s); pulse k asserts at k * period + "phase-ns", moved by a
  *    random offset in [-"jitter-ns", +"jitter-ns"] from a generator seeded
  *    with "jitter-seed" (the same seed, the same offsets)
- *  + "width-ns": how long nAck stays high (default 10 us)
+ *  + "width-ns": how long nAck stays high (default 1 ms)
  *  + fault knobs (lpt1284-fault.c): "no-ack" stops the pulses (nAck stays
  *    low) until it is cleared, "disconnect" takes the source off the cable
  *  + read-only "pulses": assert edges given so far
@@ -230,7 +230,7 @@ static Property ieee1284_pps_properties[] = {
     DEFINE_PROP_UINT64("period-ns", IEEE1284PpsState, period_ns,
                        NANOSECONDS_PER_SECOND),
     DEFINE_PROP_UINT64("phase-ns", IEEE1284PpsState, phase_ns, 0),
-    DEFINE_PROP_UINT64("width-ns", IEEE1284PpsState, width_ns, 10000),
+    DEFINE_PROP_UINT64("width-ns", IEEE1284PpsState, width_ns, 1000000),
     DEFINE_PROP_UINT64("jitter-ns", IEEE1284PpsState, jitter_ns, 0),
     DEFINE_PROP_UINT64("jitter-seed", IEEE1284PpsState, jitter_seed, 1),
     DEFINE_PROP_END_OF_LIST(),
