@@ -17,7 +17,7 @@ Debian's own drivers expects:
 - ``laplink``: a LapLink cable (Linux's ``plip``) to another VM's port,
   through a socket given as the chain's ``peer`` (``Peer``);
 - ``i2c``: a Philips I2C adapter (``i2c-parport type=0``) whose bus carries
-  a ``tmp105`` at 0x48 and a 256-byte ``at24c-eeprom`` at 0x50, the EEPROM
+  a ``tmp105`` at 0x48 and a 4 KiB ``at24c-eeprom`` (a 24c32) at 0x50, the EEPROM
   kept in ``<outdir>/i2c@end.bin`` (so it survives a guest reset);
 - ``pps``: a pulse-per-second source on nAck (``pps_parport``).
 """
@@ -44,8 +44,8 @@ LINE_KINDS = ("laplink", "i2c", "pps")
 
 #: the I2C devices on an ``i2c`` adapter's bus: QOM type, id, address
 I2C_DEVICES = (("tmp105", "tmp105", 0x48), ("at24c-eeprom", "eeprom", 0x50))
-#: size of the EEPROM (a 24c02, as Linux's at24 calls it)
-EEPROM_SIZE = 256
+#: size of the EEPROM: a 24c32 (QEMU's at24c-eeprom has 16-bit addresses)
+EEPROM_SIZE = 4096
 
 CONTROLLERS = ("lpt1284", "stock")
 

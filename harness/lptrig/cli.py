@@ -41,7 +41,7 @@ examples:
 chain spec: comma-separated KIND@ADDR, KIND printer or loopback, ADDR 0-3
 (1284.3 daisy address) or end (end-of-chain device); or one of laplink@end
 (a LapLink cable, needs --peer), i2c@end (an I2C adapter with a tmp105 at
-0x48 and a 24c02 EEPROM at 0x50), pps@end (a pulse-per-second source).
+0x48 and a 24c32 EEPROM at 0x50), pps@end (a pulse-per-second source).
 
 exit status: the command's; {EXIT_TIMEOUT} if it timed out; {EXIT_USAGE} for usage
 errors; {EXIT_GUEST} if QEMU or the guest failed (no boot, crash, kernel
