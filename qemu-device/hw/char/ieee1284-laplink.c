@@ -33,7 +33,8 @@
  *  + "chardev" = ID: in another QEMU, through a stream chardev (a socket,
  *    one end with server=on).  Each end sends every change of its D0-D4,
  *    in order, as one byte: 0x80 | D0-D4 (bit 0 = D0), and all its lines
- *    once when the connection opens; 0x00 means "this end was unplugged".
+ *    when the connection opens and after a reset; 0x00 means "this end was
+ *    unplugged".
  *    Anything else is ignored.
  * With no far end (the peer unplugged, the connection closed, the other
  * QEMU gone, or nothing connected yet) the status lines float high, as on
@@ -46,6 +47,8 @@
 
 #include "qemu/osdep.h"
 #include "chardev/char-fe.h"
+#include "chardev/char-socket.h"
+#include "io/channel.h"
 #include "lpt1284-chain-internal.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
@@ -168,6 +171,38 @@ static void ieee1284_laplink_receive(void *opaque, const uint8_t *buf,
             qemu_log_mask(LOG_UNIMP, "ieee1284-laplink: unknown message "
                           "0x%02x from the far end ignored\n", buf[i]);
         }
+    }
+}
+
+/*
+ * The host is about to sample the status lines: take what the far end has
+ * sent since, straight from the socket.  A host polling for a handshake
+ * (PLIP does, for every nibble) spins its vCPU, and on a busy machine the
+ * main loop that would read the socket waits for a CPU for a millisecond
+ * or more; reading here makes a handshake step cost one poll.  Other
+ * stream backends are read by the main loop only.  Everything runs under
+ * the BQL, as the main loop's reads do, so the two never interleave; the
+ * channel is non-blocking, and an end of file is left to the main loop.
+ */
+static void ieee1284_laplink_sync(Lpt1284Peripheral *p, int64_t now)
+{
+    IEEE1284LaplinkState *s = IEEE1284_LAPLINK(p);
+    Chardev *chr = qemu_chr_fe_get_driver(&s->chr);
+    SocketChardev *sock;
+    uint8_t buf[64];
+    ssize_t n;
+
+    if (!chr || !object_dynamic_cast(OBJECT(chr), TYPE_CHARDEV_SOCKET)) {
+        return;
+    }
+    sock = SOCKET_CHARDEV(chr);
+    if (sock->state != TCP_CHARDEV_STATE_CONNECTED || !sock->ioc ||
+        qemu_chr_fe_backend_open(&s->chr) == false) {
+        return;
+    }
+    n = qio_channel_read(sock->ioc, (char *)buf, sizeof(buf), NULL);
+    if (n > 0) {
+        ieee1284_laplink_receive(s, buf, n);
     }
 }
 
@@ -361,6 +396,7 @@ static void ieee1284_laplink_class_init(ObjectClass *klass, void *data)
     pc->unrealize = ieee1284_laplink_unrealize;
     pc->reset = ieee1284_laplink_reset;
     pc->lines = ieee1284_laplink_lines;
+    pc->sync = ieee1284_laplink_sync;
 }
 
 static const TypeInfo ieee1284_laplink_types[] = {
