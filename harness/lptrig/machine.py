@@ -54,6 +54,8 @@ class Machine:
 
     ``rundir`` receives console.log, qemu.log, qemu-trace.log and the chain's
     output files; the sockets live there too unless the path is too long.
+    A guest reboot ends QEMU (-no-reboot) unless ``reboot`` is true; then
+    the guest boots again in the same QEMU run (wait for READY again).
     """
 
     def __init__(self, rundir: Union[str, Path], chain: Optional[Chain] = None, *,
@@ -61,7 +63,8 @@ class Machine:
                  extra_append: str = "", extra_args: Sequence[str] = (),
                  add_files: Iterable[Tuple[Union[str, Path], str]] = (),
                  trace: Sequence[str] = (), image: str = "default",
-                 accel: Optional[str] = None, memory_mb: int = 256) -> None:
+                 accel: Optional[str] = None, memory_mb: int = 256,
+                 reboot: bool = False) -> None:
         self.rundir = Path(rundir).absolute()
         self.chain = chain if chain is not None else Chain.parse(DEFAULT_SPEC)
         self.modules = modules if isinstance(modules, str) else ",".join(modules)
@@ -70,6 +73,7 @@ class Machine:
         self.add_files = [(Path(host), guest) for host, guest in add_files]
         self.trace = list(trace)
         self.memory_mb = memory_mb
+        self.reboot = reboot
         self.qemu = paths.qemu_binary()
         self.firmware = paths.firmware_dir()
         self.image = paths.image(image)
@@ -119,14 +123,15 @@ class Machine:
         """The exact QEMU argv."""
         args = [str(self.qemu), "-M", "pc", "-accel", self.accel,
                 "-m", str(self.memory_mb), "-nodefaults", "-no-user-config",
-                "-display", "none", "-vga", "none", "-L", str(self.firmware),
-                "-no-reboot",
-                "-kernel", str(self.image.kernel), "-initrd", str(self.initrd),
-                "-append", self.kernel_cmdline(),
-                "-chardev", f"socket,id=con,path={opt(self._sock('console.sock'))},"
-                            f"server=on,wait=on,logfile={opt(self.console_log)}",
-                "-serial", "chardev:con",
-                "-qmp", f"unix:{opt(self._sock('qmp.sock'))},server=on,wait=off"]
+                "-display", "none", "-vga", "none", "-L", str(self.firmware)]
+        if not self.reboot:
+            args += ["-no-reboot"]
+        args += ["-kernel", str(self.image.kernel), "-initrd", str(self.initrd),
+                 "-append", self.kernel_cmdline(),
+                 "-chardev", f"socket,id=con,path={opt(self._sock('console.sock'))},"
+                             f"server=on,wait=on,logfile={opt(self.console_log)}",
+                 "-serial", "chardev:con",
+                 "-qmp", f"unix:{opt(self._sock('qmp.sock'))},server=on,wait=off"]
         args += self.chain.qemu_args(self.rundir)
         for pattern in self.trace:
             args += ["-trace", f"enable={pattern}"]

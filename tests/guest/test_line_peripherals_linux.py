@@ -1,0 +1,255 @@
+"""Guest: the line-level peripherals with Debian's own drivers, which we did
+not write: ``plip`` over a LapLink cable between two VMs, ``i2c-parport``
+with ``at24`` and ``lm75`` on QEMU's I2C devices, ``pps_parport``.
+"""
+
+import re
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+from lptrig import progs, qmp
+from lptrig.chain import Chain, Peer, Peripheral
+from lptrig.machine import READY, Machine
+
+# -- PLIP over a LapLink cable -----------------------------------------------
+
+#: PLIP's handshake waits, in polls of about 1 us (defaults 500 and 3000):
+#: two real PCs answer in microseconds, two TCG VMs on a busy host in up to
+#: milliseconds, so raise them as the PLIP HOWTO does for slow machines.
+PLIP_WAITS = "nibble 20000 trigger 20000"
+
+
+def plip_pair(make_machine: Callable[..., Machine],
+              tmp_path: Path) -> Tuple[Machine, Machine]:
+    sock = tmp_path / "laplink.sock"
+    files = [progs.add_file("plipconfig")]
+    vms = []
+    for me, other, listen in ((1, 2, True), (2, 1, False)):
+        vm = make_machine(Chain.parse("laplink@end", peer=Peer(sock, listen)),
+                          modules="parport_pc,plip", add_files=files)
+        plip_up(vm, me, other)
+        vms.append(vm)
+    return vms[0], vms[1]
+
+
+def plip_up(vm: Machine, me: int, other: int) -> None:
+    vm.console.check(f"plipconfig plip0 {PLIP_WAITS} && ip link set plip0 up && "
+                     f"ip addr add 10.0.0.{me} peer 10.0.0.{other} dev plip0")
+    assert f"plip0 {PLIP_WAITS}" in vm.console.check("plipconfig plip0")
+
+
+def ping(vm: Machine, other: int, count: int, timeout: float = 120) -> Tuple[int, str]:
+    """``(received, output)`` of ``ping -c count 10.0.0.<other>``."""
+    result = vm.console.run(f"ping -c {count} -W 2 10.0.0.{other}", timeout)
+    match = re.search(r"(\d+) packets transmitted, (\d+) packets received", result.output)
+    assert match, result.output
+    assert int(match.group(1)) == count
+    return int(match.group(2)), result.output
+
+
+def test_plip_ping_and_a_file_between_two_vms(make_machine: Callable[..., Machine],
+                                              tmp_path: Path,
+                                              record_property: Callable[[str, object], None]
+                                              ) -> None:
+    a, b = plip_pair(make_machine, tmp_path)
+    for vm, other in ((a, 2), (b, 1)):
+        received, output = ping(vm, other, 20)
+        assert received == 20, output                       # 0 % loss, both ways
+
+    # 1 MiB of random bytes from b to a with busybox nc, checksummed on both sides
+    sent = b.console.check("dd if=/dev/urandom of=/tmp/f bs=1024 count=1024 2>/dev/null "
+                           "&& sha256sum /tmp/f").split()[0]
+    a.console.check("nc -l -p 5000 > /tmp/g &")
+    time.sleep(0.5)
+    start = time.monotonic()
+    b.console.check("nc 10.0.0.1 5000 < /tmp/f", timeout=900)
+    seconds = time.monotonic() - start
+    got = a.console.check("sleep 1; wc -c < /tmp/g; sha256sum /tmp/g", timeout=60).split()
+    assert got[0] == str(1 << 20) and got[1] == sent
+    record_property("plip_bytes_per_s", (1 << 20) / seconds)
+    print(f"PLIP: 1 MiB in {seconds:.1f} s, {(1 << 20) / seconds / 1024:.1f} KiB/s")
+
+
+def test_plip_cable_unplugged_and_back(make_machine: Callable[..., Machine],
+                                       tmp_path: Path) -> None:
+    a, b = plip_pair(make_machine, tmp_path)
+    assert ping(b, 1, 3)[0] == 3
+
+    # Pull a's end of the cable: both sides lose the link, cleanly
+    a.qmp().command("device_del", id="laplink-end")
+    for vm, other in ((b, 1), (a, 2)):
+        result = vm.console.run(f"ping -c 3 -W 1 10.0.0.{other}", 60)
+        assert result.status != 0 and "0 packets received" in result.output, result.output
+    # Plug it back: PLIP finds the far end idle again and recovers
+    a.qmp().command("device_add", driver="ieee1284-laplink", id="laplink-end",
+                    bus="lpt0.0", chardev="chain-end")
+    assert recovered(b, 1)
+    assert ping(a, 2, 5)[0] == 5
+
+
+def test_plip_peer_quits_and_comes_back(make_machine: Callable[..., Machine],
+                                        tmp_path: Path) -> None:
+    a, b = plip_pair(make_machine, tmp_path)
+    assert ping(a, 2, 3)[0] == 3
+    b.shutdown()                                # the far VM is gone
+    result = a.console.run("ping -c 3 -W 1 10.0.0.2", 60)
+    assert result.status != 0 and "0 packets received" in result.output, result.output
+    # A new VM on the same socket: the cable works again
+    c = make_machine(Chain.parse("laplink@end", peer=Peer(tmp_path / "laplink.sock")),
+                     modules="parport_pc,plip", add_files=[progs.add_file("plipconfig")])
+    plip_up(c, 2, 1)
+    assert recovered(a, 2)
+    assert ping(c, 1, 5)[0] == 5
+
+
+def recovered(vm: Machine, other: int, attempts: int = 10) -> bool:
+    """PLIP resets its link once it sees the far end idle: some pings may
+    go before that; then every one must come back."""
+    for _ in range(attempts):
+        if ping(vm, other, 1)[0] == 1:
+            return ping(vm, other, 5)[0] == 5
+    return False
+
+
+# -- i2c-parport -------------------------------------------------------------
+
+I2C_MODULES = "parport_pc,i2c-parport,i2c-dev,at24,lm75"
+I2C_APPEND = "i2c_parport.type=0"
+SYS_I2C = "/sys/bus/i2c/devices"
+
+
+def i2c_bus(vm: Machine) -> int:
+    """The number of i2c-parport's bus, from sysfs."""
+    out = vm.console.check("grep -l 'Parallel port adapter' /sys/class/i2c-adapter/*/name")
+    match = re.search(r"i2c-(\d+)/name", out)
+    assert match, out
+    return int(match.group(1))
+
+
+def i2cdetect(vm: Machine, bus: int) -> List[int]:
+    out = vm.console.check(f"i2cdetect -y {bus}")
+    found = []
+    for line in out.splitlines()[1:]:
+        row, _, cells = line.partition(":")
+        for i, cell in enumerate(cells.split()):
+            if cell not in ("--", ""):
+                found.append(int(row, 16) + i)
+    return found
+
+
+def bind_devices(vm: Machine, bus: int) -> None:
+    vm.console.check(f"echo 24c32 0x50 > {SYS_I2C}/i2c-{bus}/new_device && "
+                     f"echo tmp105 0x48 > {SYS_I2C}/i2c-{bus}/new_device")
+    vm.console.check(f"test -e {SYS_I2C}/{bus}-0050/eeprom")
+
+
+def hwmon_temp(vm: Machine, bus: int) -> int:
+    return int(vm.console.check(f"cat {SYS_I2C}/{bus}-0048/hwmon/hwmon*/temp1_input"))
+
+
+def test_i2c_parport_eeprom_and_temperature(make_machine: Callable[..., Machine]) -> None:
+    vm = make_machine(Chain.parse("i2c@end"), modules=I2C_MODULES, extra_append=I2C_APPEND,
+                      reboot=True)
+    bus = i2c_bus(vm)
+    # Exactly the two devices on the bus, found bit by bit through the port
+    assert i2cdetect(vm, bus) == [0x48, 0x50]
+    bind_devices(vm, bus)
+    eeprom = f"{SYS_I2C}/{bus}-0050/eeprom"
+
+    # at24 writes through the port; its data reads back through at24 and raw
+    text = "lptrig-i2c-0123456789"
+    vm.console.check(f"printf '{text}' | dd of={eeprom} bs=1 seek=300 conv=notrunc "
+                     "2>/dev/null")
+    assert vm.console.check(f"dd if={eeprom} bs=1 skip=300 count={len(text)} "
+                            "2>/dev/null") == text
+    raw = vm.console.check(f"i2ctransfer -f -y {bus} w2@0x50 0x01 0x2c r{len(text)}")
+    assert bytes(int(x, 16) for x in raw.split()) == text.encode()
+    # and it is in the EEPROM's backing file on the host
+    image = Path(vm.chain.output_files(vm.rundir)["i2c@end"]).read_bytes()
+    assert image[300:300 + len(text)] == text.encode()
+    assert image[:300] == b"\xff" * 300
+
+    # lm75 reports what the host sets on the tmp105, two values, both seen
+    for millideg in (23_500, -7_500):
+        qmp.qom_set(vm.qmp(), "/machine/peripheral/tmp105", "temperature", millideg)
+        assert wait_for(lambda: hwmon_temp(vm, bus) == millideg), hwmon_temp(vm, bus)
+
+    # A guest reboot in the same QEMU run: the EEPROM keeps its bytes
+    vm.console.send("reboot -f\n")
+    vm.console.expect(READY, 120)
+    time.sleep(0.5)
+    bus = i2c_bus(vm)
+    bind_devices(vm, bus)
+    assert vm.console.check(f"dd if={SYS_I2C}/{bus}-0050/eeprom bs=1 skip=300 "
+                            f"count={len(text)} 2>/dev/null") == text
+
+
+def test_i2c_clock_stretching_with_linux(make_machine: Callable[..., Machine]) -> None:
+    """i2c-algo-bit reads SCL back (nFault) and waits while a device
+    stretches it: 200 us per clock, and every byte still right."""
+    chain = Chain((Peripheral("i2c", None, (("stretch-ns", "200000"),)),))
+    vm = make_machine(chain, modules=I2C_MODULES, extra_append=I2C_APPEND)
+    bus = i2c_bus(vm)
+    assert i2cdetect(vm, bus) == [0x48, 0x50]
+    qmp.qom_set(vm.qmp(), "/machine/peripheral/tmp105", "temperature", 42_000)
+    bind_devices(vm, bus)
+    assert wait_for(lambda: hwmon_temp(vm, bus) == 42_000)
+    assert "timeout" not in vm.console.check("dmesg | grep -i i2c || true").lower()
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+# -- pps_parport -----------------------------------------------------------
+
+#: how far apart two assert timestamps may be from the period, in ns:
+#: the edge is exact in virtual time; the guest stamps it when its
+#: interrupt handler runs, which under TCG on a busy host is late by up to
+#: a few ms (README "PPS source")
+PPS_TOLERANCE_NS = 20_000_000
+
+
+def pps_asserts(vm: Machine, seconds: float) -> Dict[int, int]:
+    """Assert timestamps (ns) by sequence number, sampled for ``seconds``."""
+    out = vm.console.check(
+        f"end=$(($(date +%s) + {int(seconds)})); while [ $(date +%s) -lt $end ]; do "
+        "cat /sys/class/pps/pps0/assert; sleep 0.05; done | uniq", timeout=seconds + 30)
+    stamps: Dict[int, int] = {}
+    for line in out.split():
+        stamp, _, seq = line.partition("#")
+        sec, _, frac = stamp.partition(".")
+        if int(seq):
+            stamps[int(seq)] = int(sec) * 10**9 + int(frac)
+    return stamps
+
+
+def test_pps_parport_assert_every_period(make_machine: Callable[..., Machine]) -> None:
+    period = 250_000_000
+    chain = Chain((Peripheral("pps", None, (("period-ns", str(period)),)),))
+    vm = make_machine(chain, modules="parport_pc,pps_parport",
+                      extra_append="pps_parport.clear_wait=0")
+    assert "pps_parport: attached to parport0" in vm.console.check("dmesg | grep pps_parport")
+    stamps = pps_asserts(vm, 4)
+    seqs = sorted(stamps)
+    assert len(seqs) >= 10, stamps
+    for s0, s1 in zip(seqs, seqs[1:]):
+        if s1 == s0 + 1:        # consecutive pulses both sampled
+            assert abs(stamps[s1] - stamps[s0] - period) <= PPS_TOLERANCE_NS, stamps
+
+    # The pulse fault: the assert counter stops; cleared, it goes on
+    qmp.qom_set(vm.qmp(), "/machine/peripheral/pps-end", "no-ack", True)
+    time.sleep(0.5)
+    stopped = vm.console.check("cat /sys/class/pps/pps0/assert")
+    time.sleep(1.5)
+    assert vm.console.check("cat /sys/class/pps/pps0/assert") == stopped
+    qmp.qom_set(vm.qmp(), "/machine/peripheral/pps-end", "no-ack", False)
+    time.sleep(1.0)
+    after = int(vm.console.check("cat /sys/class/pps/pps0/assert").split("#")[1])
+    assert after >= int(stopped.split("#")[1]) + 3
