@@ -29,6 +29,9 @@ def lptrig(*args: str, **env: str) -> subprocess.CompletedProcess:
     ("printer@end,loopback@end", "more than one end"),
     ("printer@end,,", "empty"),
     ("printer", "@"),
+    ("pps@0", "can only be the end of the chain"),
+    ("printer@0,i2c@2", "can only be the end of the chain"),
+    ("laplink@end", "needs the far end of its cable"),
 ])
 def test_bad_chain_spec(spec: str, message: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -45,6 +48,11 @@ def test_bad_chain_spec(spec: str, message: str, tmp_path: Path) -> None:
     ["run", "--add", "/nonexistent/file", "--", "true"],
     ["run", "--timeout", "soon", "--", "true"],
     ["run", "--bogus"],
+    ["run", "--chain", "printer@end", "--peer", "/tmp/x.sock", "--", "true"],
+    ["run", "--chain", "pps@end", "--set", "pps@end", "--", "true"],
+    ["run", "--chain", "pps@end", "--set", "printer@end:busy-ns=1", "--", "true"],
+    ["run", "--chain", "pps@end", "--fault", "pps@end:paper-out=on", "--", "true"],
+    ["run", "--chain", "i2c@end", "--fault", "i2c@end:drop=10", "--", "true"],
 ])
 def test_bad_cli_flags(args: List[str]) -> None:
     result = lptrig(*args)
@@ -149,6 +157,10 @@ def test_bad_controller_properties(device: str, message: str) -> None:
      "addr 4 is not a chain position"),
 ])
 def test_bad_chain_devices(devices: List[str], message: str) -> None:
+    check_refused(devices, message)
+
+
+def check_refused(devices: List[str], message: str) -> None:
     args = [str(paths.qemu_binary()), "-M", "pc", "-nodefaults", "-display", "none",
             "-L", str(paths.firmware_dir())]
     for device in devices:
@@ -157,3 +169,34 @@ def test_bad_chain_devices(devices: List[str], message: str) -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("devices,message", [
+    # an I2C device with no adapter's bus
+    (["isa-lpt1284", "tmp105,bus=i2c-end.0,address=0x48"], "Bus 'i2c-end.0' not found"),
+    (["isa-lpt1284", "ieee1284-i2c,id=ad", "tmp105,bus=nope.0,address=0x48"],
+     "Bus 'nope.0' not found"),
+    (["isa-lpt1284", "ieee1284-i2c,stretch-ns=2000000000"], "stretch-ns 2000000000"),
+    (["isa-lpt1284", "ieee1284-i2c,addr=0"], "not IEEE 1284.3-aware"),
+    # a LapLink cable with no far end, or two
+    (["isa-lpt1284", "ieee1284-laplink"], "needs its far end"),
+    (["isa-lpt1284", "ieee1284-laplink,id=a,peer=b"], "its peer 'b' does not exist"),
+    (["isa-lpt1284", "ieee1284-laplink,id=a,peer=a"], "cannot be its own peer"),
+    (["isa-lpt1284", "ieee1284-laplink,peer=b"], "needs an id"),
+    (["isa-lpt1284,id=p0", "isa-lpt1284,id=p1,iobase=0x278,irq=5,dma=1",
+      "isa-lpt1284,id=p2,iobase=0x268,irq=4,dma=-1",
+      "ieee1284-laplink,id=c,bus=p2.0,peer=b", "ieee1284-laplink,id=a,bus=p0.0,peer=b",
+      "ieee1284-laplink,id=b,bus=p1.0,peer=c"],
+     "names 'b' as its peer, but 'b' names 'c'"),
+    # a PPS source with an impossible period
+    (["isa-lpt1284", "ieee1284-pps,period-ns=0"], "period-ns 0 is out of range"),
+    (["isa-lpt1284", "ieee1284-pps,phase-ns=1000000000"], "phase-ns 1000000000 must be"),
+    (["isa-lpt1284", "ieee1284-pps,period-ns=1000,width-ns=1000"], "do not fit"),
+    (["isa-lpt1284", "ieee1284-pps,jitter-ns=600000000"], "do not fit"),
+    (["isa-lpt1284", "ieee1284-pps,addr=1"], "not IEEE 1284.3-aware"),
+    # printer faults on a line-level peripheral
+    (["isa-lpt1284", "ieee1284-pps,paper-out=on"], "has no fault 'paper-out'"),
+    (["isa-lpt1284", "ieee1284-i2c,no-ack=on"], "has no fault 'no-ack'"),
+])
+def test_bad_line_peripherals(devices: List[str], message: str) -> None:
+    check_refused(devices, message)

@@ -264,15 +264,25 @@ static void ieee1284_laplink_machine_done(Notifier *notifier, void *data)
 {
     IEEE1284LaplinkState *s = container_of(notifier, IEEE1284LaplinkState,
                                            machine_done);
+    IEEE1284LaplinkState *peer;
 
-    if (s->peer_id && !s->peer) {
+    if (!s->peer_id || s->peer) {
+        return;
+    }
+    /* DEVICE(s)->id is set: realize refuses a peer without one */
+    peer = ieee1284_laplink_find(s->peer_id);
+    if (peer) {
+        error_report("ieee1284-laplink '%s' names '%s' as its peer, but '%s' "
+                     "names '%s': the two ends name each other",
+                     DEVICE(s)->id, s->peer_id, s->peer_id,
+                     peer->peer_id ? peer->peer_id : "");
+    } else {
         error_report("ieee1284-laplink '%s': its peer '%s' does not exist: "
                      "add -device ieee1284-laplink,id=%s,peer=%s on another "
-                     "port", DEVICE(s)->id ? DEVICE(s)->id : "",
-                     s->peer_id, s->peer_id,
-                     DEVICE(s)->id ? DEVICE(s)->id : "...");
-        exit(1);
+                     "port", DEVICE(s)->id, s->peer_id, s->peer_id,
+                     DEVICE(s)->id);
     }
+    exit(1);
 }
 
 static void ieee1284_laplink_realize(Lpt1284Peripheral *p, Error **errp)
