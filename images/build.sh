@@ -11,6 +11,8 @@
 #   manifest.txt       the initramfs file list (for people, not for tools)
 #   stamp              hash of every input; the build is skipped when it matches
 #
+# Our own small tools (images/tools/*.c, e.g. plipconfig) are built into
+# $LPTRIG_CACHE/images/extra-bin/ first.
 # Extra modules: every *.ko in $LPTRIG_CACHE/images/extra-modules/ goes to
 # /lib/modules/$KVER/extra/ (a parport_pc.ko goes to extra/fifo/, where it can
 # only be loaded by path and never shadows Debian's parport_pc).  Extra
@@ -116,6 +118,22 @@ up_to_date() {
 # into $EXTRA and lptctl into $EXTRA_BIN (logs on stderr only).
 "$here/parport-fifo/build.sh"
 "$LPTRIG_TOP/guest-driver/build.sh"
+
+# Small static tools of our own (images/tools/*.c) into $EXTRA_BIN:
+# plipconfig (PLIP's handshake time-outs; busybox has none).
+build_tools() {
+	local src dst
+	mkdir -p "$EXTRA_BIN"
+	for src in "$here"/tools/*.c; do
+		dst=$EXTRA_BIN/$(basename "$src" .c)
+		[ "$dst" -nt "$src" ] && continue
+		log "building ${dst##*/}"
+		gcc -static -O2 -Wall -Wextra -Werror -o "$dst.tmp" "$src" ||
+			die "cannot build $src"
+		mv "$dst.tmp" "$dst"
+	done
+}
+build_tools
 
 fetch_kernel_deb
 key=$(input_key)

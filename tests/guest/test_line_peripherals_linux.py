@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
-from lptrig import progs, qmp
+from lptrig import qmp
 from lptrig.chain import Chain, Peer, Peripheral
 from lptrig.machine import READY, Machine
 
@@ -23,11 +23,10 @@ PLIP_WAITS = "nibble 20000 trigger 20000"
 def plip_pair(make_machine: Callable[..., Machine],
               tmp_path: Path) -> Tuple[Machine, Machine]:
     sock = tmp_path / "laplink.sock"
-    files = [progs.add_file("plipconfig")]
     vms = []
     for me, other, listen in ((1, 2, True), (2, 1, False)):
         vm = make_machine(Chain.parse("laplink@end", peer=Peer(sock, listen)),
-                          modules="parport_pc,plip", add_files=files)
+                          modules="parport_pc,plip")
         plip_up(vm, me, other)
         vms.append(vm)
     return vms[0], vms[1]
@@ -97,7 +96,7 @@ def test_plip_peer_quits_and_comes_back(make_machine: Callable[..., Machine],
     assert result.status != 0 and "0 packets received" in result.output, result.output
     # A new VM on the same socket: the cable works again
     c = make_machine(Chain.parse("laplink@end", peer=Peer(tmp_path / "laplink.sock")),
-                     modules="parport_pc,plip", add_files=[progs.add_file("plipconfig")])
+                     modules="parport_pc,plip")
     plip_up(c, 2, 1)
     assert recovered(a, 2)
     assert ping(c, 1, 5)[0] == 5

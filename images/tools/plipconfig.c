@@ -8,7 +8,8 @@
  * the start of a packet and "nibble" polls for each nibble (defaults 500
  * and 3000, tuned for two real PCs a cable apart).  The PLIP HOWTO raises
  * them for slow machines; two TCG virtual machines are such machines.
- * A static build of the same ioctl (SIOCDEVPLIP), for the busybox guest.
+ * A static build of the same ioctl (SIOCDEVPLIP), for the busybox guest:
+ * images/build.sh puts it in the image as /usr/bin/plipconfig.
  */
 #include <errno.h>
 #include <linux/if_plip.h>
