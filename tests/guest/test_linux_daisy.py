@@ -129,7 +129,8 @@ def test_hot_plug_a_daisy_device_and_pull_it_mid_transfer(
     vm.console.send("ppdev_xfer -t 2 -s 1 write compat /root/big.bin; "
                     "echo \"pulled rc=$?\"\n")
     deadline = time.monotonic() + 60
-    while len(hot.read_bytes()) < 8192 and time.monotonic() < deadline:
+    # ("one\n" first, then at least 8 KiB of the file)
+    while len(hot.read_bytes()) < 4 + 8192 and time.monotonic() < deadline:
         time.sleep(0.05)
     mon.command("device_del", id="hot")
     match = vm.console.expect(r"pulled rc=(\d+)", 120)

@@ -51,7 +51,8 @@ struct IEEE1284LoopbackState {
 static size_t ieee1284_loopback_forward(Lpt1284Peripheral *p,
                                         const uint8_t *buf, size_t len)
 {
-    IEEE1284LoopbackState *s = container_of(p, IEEE1284LoopbackState, parent_obj);
+    IEEE1284LoopbackState *s = container_of(p, IEEE1284LoopbackState,
+                                            parent_obj);
     size_t n = MIN(len, s->size - s->len);
     size_t i;
 
@@ -71,7 +72,8 @@ static size_t ieee1284_loopback_forward(Lpt1284Peripheral *p,
 static size_t ieee1284_loopback_reverse(Lpt1284Peripheral *p, uint8_t *buf,
                                         size_t len)
 {
-    IEEE1284LoopbackState *s = container_of(p, IEEE1284LoopbackState, parent_obj);
+    IEEE1284LoopbackState *s = container_of(p, IEEE1284LoopbackState,
+                                            parent_obj);
     bool was_full = s->len == s->size;
     size_t n = MIN(len, s->len);
     size_t i;

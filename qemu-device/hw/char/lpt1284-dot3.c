@@ -42,8 +42,8 @@
  *
  * Selection lasts until deselect, another select, or an nInit pulse
  * (unless the selected device is in EPP or ECP mode, where nInit ends EPP
- * (event 68) or is ECP's nReverseRequest).  Address assignment lasts until the next scan or a
- * system reset.
+ * (event 68) or is ECP's nReverseRequest).  Address assignment lasts
+ * until the next scan or a system reset.
  *
  * A port multiplexer probe (AA 55 F0 0F 52 AD ...) is not a daisy packet:
  * the decoder drops it at F0, the status lines stay the answering
