@@ -144,16 +144,24 @@ def recv_exactly(conn: socket.socket, n: int) -> bytes:
     return got
 
 
+def laplink_to_socket(make_qt: Callable[..., QTest], path: Path,
+                      chardev_opts: str = "") -> Tuple[QTest, socket.socket, socket.socket]:
+    """A laplink whose far end is this test, listening on ``path``:
+    ``(qtest, listening socket, QEMU's connection)``."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    qt = make_qt("ieee1284-laplink,id=ll0,bus=lpt0.0,chardev=far",
+                 extra=["-chardev", f"socket,id=far,path={path}{chardev_opts}"])
+    conn, _ = server.accept()
+    return qt, server, conn
+
+
 def test_laplink_chardev_far_end(make_qt: Callable[..., QTest], tmp_path: Path) -> None:
     """The far end in another QEMU, played by this test over the socket:
     0x80 | D0-D4 for each change, in order; 0x00 when an end is unplugged."""
-    path = tmp_path / "far.sock"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
-        server.bind(str(path))
-        server.listen(1)
-        qt = make_qt("ieee1284-laplink,id=ll0,bus=lpt0.0,chardev=far",
-                     extra=["-chardev", f"socket,id=far,path={path}"])
-        conn, _ = server.accept()
+    qt, server, conn = laplink_to_socket(make_qt, tmp_path / "far.sock")
+    server.close()
     with conn:
         conn.settimeout(10)
         assert status(qt) == FLOATING           # nothing heard from the far end yet
@@ -177,13 +185,8 @@ def test_laplink_chardev_far_end(make_qt: Callable[..., QTest], tmp_path: Path) 
 
 
 def test_laplink_far_end_quits(make_qt: Callable[..., QTest], tmp_path: Path) -> None:
-    path = tmp_path / "far.sock"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
-        server.bind(str(path))
-        server.listen(1)
-        qt = make_qt("ieee1284-laplink,id=ll0,bus=lpt0.0,chardev=far",
-                     extra=["-chardev", f"socket,id=far,path={path},reconnect=1"])
-        conn, _ = server.accept()
+    qt, server, conn = laplink_to_socket(make_qt, tmp_path / "far.sock", ",reconnect=1")
+    with server:
         with conn:
             conn.sendall(b"\x85")
             assert wait_status(qt, far_status(0x05))
