@@ -35,7 +35,7 @@
  *    none, as QEMU's I2C devices never stretch); Linux's i2c-algo-bit
  *    waits for SCL to rise, reading it back through nFault
  *  + fault knob "disconnect" (lpt1284-fault.c): the adapter is off the
- *    cable, its two inputs float high (SDA and SCL read low)
+ *    cable, its two inputs float high (SDA reads low, SCL high)
  */
 
 #include "qemu/osdep.h"
