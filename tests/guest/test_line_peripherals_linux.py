@@ -164,10 +164,16 @@ def test_i2c_parport_eeprom_and_temperature(make_machine: Callable[..., Machine]
                             "2>/dev/null") == text
     raw = vm.console.check(f"i2ctransfer -f -y {bus} w2@0x50 0x01 0x2c r{len(text)}")
     assert bytes(int(x, 16) for x in raw.split()) == text.encode()
-    # and it is in the EEPROM's backing file on the host
+    # i2cset-style raw writes (address 0x0100, then data) read back through at24
+    vm.console.check(f"i2ctransfer -f -y {bus} w6@0x50 0x01 0x00 0xde 0xad 0xbe 0xef")
+    time.sleep(0.1)                             # the EEPROM's write cycle
+    assert vm.console.check(f"dd if={eeprom} bs=1 skip=256 count=4 2>/dev/null "
+                            "| od -An -tx1").split() == ["de", "ad", "be", "ef"]
+    # and both are in the EEPROM's backing file on the host
     image = Path(vm.chain.output_files(vm.rundir)["i2c@end"]).read_bytes()
+    assert image[256:260] == b"\xde\xad\xbe\xef"
     assert image[300:300 + len(text)] == text.encode()
-    assert image[:300] == b"\xff" * 300
+    assert image[:256] == b"\xff" * 256
 
     # lm75 reports what the host sets on the tmp105, two values, both seen
     for millideg in (23_500, -7_500):
