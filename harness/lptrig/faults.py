@@ -88,11 +88,7 @@ def apply(chain: Chain, faults: Iterable[str]) -> Chain:
         return chain
     if chain.controller == "stock":
         raise LptrigError("faults need isa-lpt1284's chain, not the stock port")
-    names = {p.name for p in chain.peripherals}
-    for name in by_name:
-        if name not in names:
-            raise LptrigError(f"fault on {name}: no such peripheral on the chain "
-                              f"({', '.join(sorted(names))})")
+    _check_names(chain, by_name, "fault")
     for p in chain.peripherals:
         for knob, _ in by_name.get(p.name, ()):
             if p.kind in LINE_KNOBS and knob not in LINE_KNOBS[p.kind]:
@@ -100,6 +96,14 @@ def apply(chain: Chain, faults: Iterable[str]) -> Chain:
                                   f"device and has no {knob} (its knobs: "
                                   f"{', '.join(LINE_KNOBS[p.kind])})")
     return _add_props(chain, by_name)
+
+
+def _check_names(chain: Chain, by_name: Dict[str, List[Tuple[str, str]]], what: str) -> None:
+    names = {p.name for p in chain.peripherals}
+    for name in by_name:
+        if name not in names:
+            raise LptrigError(f"{what} on {name}: no such peripheral on the chain "
+                              f"({', '.join(sorted(names)) or 'none'})")
 
 
 def _add_props(chain: Chain, by_name: Dict[str, List[Tuple[str, str]]]) -> Chain:
@@ -125,9 +129,5 @@ def set_props(chain: Chain, settings: Iterable[str]) -> Chain:
         by_name.setdefault(name, []).append((prop, value))
     if not by_name:
         return chain
-    names = {p.name for p in chain.peripherals}
-    for name in by_name:
-        if name not in names:
-            raise LptrigError(f"--set on {name}: no such peripheral on the chain "
-                              f"({', '.join(sorted(names)) or 'none'})")
+    _check_names(chain, by_name, "--set")
     return _add_props(chain, by_name)

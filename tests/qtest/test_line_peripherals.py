@@ -327,14 +327,17 @@ class I2CMaster:
     type 0: SDA = data bit 7 inverted out, status bit 7 in; SCL = control
     bit 3 out, status bit 3 in."""
 
-    def __init__(self, qt: QTest, stretch_step: Optional[int] = None) -> None:
+    def __init__(self, qt: QTest, stretch_step: Optional[int] = None,
+                 resume: Optional[Tuple[int, int]] = None) -> None:
+        """Both lines released (idle), or ``resume=(data, control)``: the
+        registers as a master mid-transfer left them (written already)."""
         self.qt = qt
-        self.data = 0x00
-        self.ctrl = CTR_IDLE | 0x08
+        self.data, self.ctrl = resume or (0x00, CTR_IDLE | 0x08)
         self.stretch_step = stretch_step
         self.stretched = 0
-        qt.outb(LPT0 + DATA, self.data)
-        qt.outb(LPT0 + CONTROL, self.ctrl)
+        if resume is None:
+            qt.outb(LPT0 + DATA, self.data)
+            qt.outb(LPT0 + CONTROL, self.ctrl)
 
     def sda(self, level: int) -> None:
         self.data = 0x00 if level else 0x80
@@ -504,9 +507,8 @@ def test_line_peripherals_survive_migration(tmp_path: Path) -> None:
         # qtest's virtual clock starts at 0 again: catch up with the source
         # (the timers keep their absolute deadlines)
         dst.clock_step(at - dst.clock_step(0))
-        master = I2CMaster.__new__(I2CMaster)           # the lines as they were
-        master.qt, master.stretch_step, master.stretched = dst, None, 0
-        master.data, master.ctrl = 0x00, CTR_IDLE       # SDA released, SCL low
+        # the lines as they were: SDA released, SCL low
+        master = I2CMaster(dst, resume=(0x00, CTR_IDLE))
         assert master.read(False) == 0x00               # ...the second after
         master.stop()
         assert master.transfer(0x48, b"\x00", 2) == b"\x19\x00"

@@ -96,6 +96,7 @@ static void ieee1284_i2c_drive(IEEE1284I2CState *s)
     if (s->scl) {
         status |= IEEE1284_I2C_SCL_IN;
     }
+    trace_ieee1284_i2c(s->scl, s->sda);
     lpt1284_peripheral_set_lines(&s->parent_obj, status);
 }
 
@@ -105,7 +106,6 @@ static void ieee1284_i2c_scl_rise(IEEE1284I2CState *s)
     timer_del(s->timer);
     s->scl = true;
     s->sda = bitbang_i2c_set(&s->bitbang, BITBANG_I2C_SCL, 1);
-    trace_ieee1284_i2c(s->scl, s->sda);
 }
 
 static void ieee1284_i2c_lines(Lpt1284Peripheral *p)
@@ -141,7 +141,6 @@ static void ieee1284_i2c_lines(Lpt1284Peripheral *p)
             ieee1284_i2c_scl_rise(s);
         }
     }
-    trace_ieee1284_i2c(s->scl, s->sda);
     ieee1284_i2c_drive(s);
 }
 

@@ -65,7 +65,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(IEEE1284LaplinkState, IEEE1284_LAPLINK)
 #define IEEE1284_LAPLINK_LINES      0x1f    /* D0-D4 */
 #define IEEE1284_LAPLINK_MSG_LINES  0x80    /* | D0-D4 */
 #define IEEE1284_LAPLINK_MSG_GONE   0x00
-#define IEEE1284_LAPLINK_NONE       0xff    /* nothing sent yet */
 
 struct IEEE1284LaplinkState {
     /*< private >*/
@@ -197,7 +196,7 @@ static void ieee1284_laplink_sync(Lpt1284Peripheral *p, int64_t now)
     }
     sock = SOCKET_CHARDEV(chr);
     if (sock->state != TCP_CHARDEV_STATE_CONNECTED || !sock->ioc ||
-        qemu_chr_fe_backend_open(&s->chr) == false) {
+        !qemu_chr_fe_backend_open(&s->chr)) {
         return;
     }
     n = qio_channel_read(sock->ioc, (char *)buf, sizeof(buf), NULL);
@@ -234,30 +233,32 @@ static IEEE1284LaplinkState *ieee1284_laplink_find(const char *id)
     return obj && DEVICE(obj)->realized ? IEEE1284_LAPLINK(obj) : NULL;
 }
 
-static void ieee1284_laplink_link(IEEE1284LaplinkState *s, Error **errp)
+/* Link to the peer if it is there already; false (and @errp) if it is wrong */
+static bool ieee1284_laplink_link(IEEE1284LaplinkState *s, Error **errp)
 {
-    DeviceState *dev = DEVICE(s);
     IEEE1284LaplinkState *peer = ieee1284_laplink_find(s->peer_id);
 
     if (!peer) {
         /* Not there yet: it links to us when it comes */
-        return;
+        return true;
     }
-    if (!dev->id || !peer->peer_id || strcmp(peer->peer_id, dev->id)) {
-        error_setg(errp, "ieee1284-laplink '%s' is the end of another cable "
-                   "(its peer is '%s'): the two ends name each other",
-                   s->peer_id, peer->peer_id ? peer->peer_id : "");
-        return;
+    if (!peer->peer_id || strcmp(peer->peer_id, DEVICE(s)->id)) {
+        error_setg(errp, "ieee1284-laplink '%s' names '%s' as its peer, but "
+                   "'%s' names '%s': the two ends name each other",
+                   DEVICE(s)->id, s->peer_id, s->peer_id,
+                   peer->peer_id ? peer->peer_id : "");
+        return false;
     }
     if (peer->peer) {
         error_setg(errp, "ieee1284-laplink '%s' is already connected",
                    s->peer_id);
-        return;
+        return false;
     }
     s->peer = peer;
     peer->peer = s;
     /* Its lines now; ours reach it when we reset, right after realize */
     ieee1284_laplink_far(s, true, ieee1284_laplink_own(peer));
+    return true;
 }
 
 static void ieee1284_laplink_machine_done(Notifier *notifier, void *data)
@@ -313,8 +314,7 @@ static void ieee1284_laplink_realize(Lpt1284Peripheral *p, Error **errp)
                        dev->id);
             return;
         }
-        ieee1284_laplink_link(s, errp);
-        if (s->peer || (errp && *errp)) {
+        if (!ieee1284_laplink_link(s, errp) || s->peer) {
             return;
         }
         if (!dev->hotplugged) {
@@ -356,11 +356,8 @@ static void ieee1284_laplink_reset(Lpt1284Peripheral *p)
     IEEE1284LaplinkState *s = IEEE1284_LAPLINK(p);
 
     /* The host's lines are back to their reset levels: tell the far end */
-    s->sent = IEEE1284_LAPLINK_NONE;
     ieee1284_laplink_drive(s);
-    if (s->peer || qemu_chr_fe_backend_open(&s->chr)) {
-        ieee1284_laplink_push(s, true);
-    }
+    ieee1284_laplink_push(s, true);
 }
 
 static int ieee1284_laplink_post_load(void *opaque, int version_id)
