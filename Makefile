@@ -10,17 +10,37 @@ export LPTRIG_CACHE
 PYTEST_ARGS ?= -n auto
 ARGS ?=
 
+# Reliability variants (README "Reliability"):
+#   SANITIZE=1  QEMU built with ASan + UBSan (its own build tree); make test
+#               fails on any sanitizer report
+#   DEBUG=1     the debug guest kernel (lockdep, KASAN, KFENCE, kmemleak,
+#               UBSAN, hung tasks) and its image; make test boots that
+SANITIZE ?=
+DEBUG ?=
+FUZZ_SECONDS ?= 600
+SOAK_SECONDS ?= 600
+QEMU_FLAGS :=
+ifeq ($(SANITIZE),1)
+QEMU_FLAGS := --sanitize
+export LPTRIG_QEMU := $(LPTRIG_CACHE)/qemu/qemu-system-x86_64-san
+export LPTRIG_SANITIZE := 1
+endif
+ifeq ($(DEBUG),1)
+export LPTRIG_DEBUG := 1
+export LPTRIG_IMAGE := debug
+endif
+
 LPTRIG := PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m lptrig
 
-.PHONY: all deps qemu image demo run test bench faults clean distclean
+.PHONY: all deps qemu image demo run test bench faults fuzz soak clean distclean
 
 all: qemu image
 
 deps:
-	@bash scripts/deps.sh
+	@bash scripts/deps.sh $(if $(filter 1,$(DEBUG)),debug)
 
 qemu: deps
-	@bash qemu-device/build.sh
+	@bash qemu-device/build.sh $(QEMU_FLAGS)
 
 image: deps
 	@bash images/build.sh
@@ -40,6 +60,20 @@ bench: all
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/throughput.py; rc=$$?; \
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/driver.py && exit $$rc
 
+# QEMU's generic-fuzz over isa-lpt1284 with libFuzzer for FUZZ_SECONDS
+# (scripts/fuzz.sh; corpus and crashes in $(LPTRIG_CACHE)/fuzz).
+fuzz: deps
+	@bash scripts/deps.sh fuzz
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# lptctl stress with 16 processes on the debug kernel for SOAK_SECONDS, host
+# faults toggled, then trinity on /dev/lpt0* (tests/soak/).
+soak:
+	$(MAKE) image qemu DEBUG=1
+	LPTRIG_DEBUG=1 LPTRIG_IMAGE=debug LPTRIG_SOAK_SECONDS=$(SOAK_SECONDS) \
+		PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest -p no:xdist -p no:cacheprovider -s -q \
+		tests/soak
+
 # The fault matrix (tests/faults/test_matrix.py), its table on the terminal
 faults: all
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest -p no:xdist -p no:cacheprovider -s -q \
@@ -47,9 +81,11 @@ faults: all
 
 # Drop what the build generated; keep the downloaded packages and sources.
 clean:
-	rm -rf $(LPTRIG_CACHE)/images $(LPTRIG_CACHE)/qemu/build-* \
+	rm -rf $(LPTRIG_CACHE)/images $(LPTRIG_CACHE)/qemu/build-* $(LPTRIG_CACHE)/qemu/optionrom \
 		$(LPTRIG_CACHE)/parport-fifo/build $(LPTRIG_CACHE)/parport-fifo/stamp \
-		$(LPTRIG_CACHE)/guest-driver $(LPTRIG_CACHE)/progs
+		$(LPTRIG_CACHE)/guest-driver $(LPTRIG_CACHE)/guest-driver-debug $(LPTRIG_CACHE)/progs \
+		$(LPTRIG_CACHE)/parport-fifo-debug $(LPTRIG_CACHE)/debug-kernel/build \
+		$(LPTRIG_CACHE)/debug-kernel/root $(LPTRIG_CACHE)/debug-kernel/stamp
 
 distclean:
 	rm -rf $(LPTRIG_CACHE)

@@ -53,10 +53,10 @@ umask 022
 
 GD=$(cd "${LPTRIG_GUEST_DRIVER:-$here}" && pwd) ||
 	die "LPTRIG_GUEST_DRIVER=${LPTRIG_GUEST_DRIVER:-}: no such directory"
-KDIR=/usr/src/linux-headers-$KVER
-W=$LPTRIG_CACHE/guest-driver
+# KDIR: scripts/common.sh (Debian's headers, or the debug kernel's tree)
+W=$LPTRIG_CACHE/guest-driver$FLAVOUR_DIR
 B=$W/build
-EXTRA=$LPTRIG_CACHE/images/extra-modules
+EXTRA=$EXTRA_MODULES
 EXTRA_BIN=$LPTRIG_CACHE/images/extra-bin
 LPTCTL_SRC=$GD/tools/lptctl.c
 LPTCTL_CFLAGS=(-static -O2 -Wall -Wextra)

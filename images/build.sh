@@ -22,6 +22,13 @@
 # with CONFIG_PARPORT_PC_FIFO), guest-driver/build.sh our driver's modules
 # (lpt1284.ko, ...) and lptctl.
 #
+# With LPTRIG_DEBUG=1 (make image DEBUG=1) it builds the debug image into
+# $LPTRIG_CACHE/images/debug/ instead: lptrig's debug kernel
+# (images/debug-kernel/: lockdep, KASAN, KFENCE, kmemleak, UBSAN, hung-task
+# detector) in place of Debian's, its own modules, the FIFO parport_pc and
+# our modules built for it (extra-modules-debug/), and Debian's trinity
+# (with the C library it links against) for syscall fuzzing.
+#
 # Usage: images/build.sh [-f|--force]
 # Prints the output directory on stdout.  See images/README.md.
 set -euo pipefail
@@ -55,10 +62,14 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 DL=$LPTRIG_CACHE/dl
 DEB=$DL/linux-image-${KVER}_${KPKGVER}_amd64.deb
 KTREE=$LPTRIG_CACHE/kernel/${KVER}_${KPKGVER}
-EXTRA=$LPTRIG_CACHE/images/extra-modules
+EXTRA=$EXTRA_MODULES
 EXTRA_BIN=$LPTRIG_CACHE/images/extra-bin
-OUT=$LPTRIG_CACHE/images/default
+OUT=$LPTRIG_CACHE/images/$KFLAVOUR
 INIT=$here/init
+# Dynamically linked programs of the debug image, copied with their
+# libraries: Debian's trinity (its source package is not buildable here, so
+# not a static rebuild; it needs only libc).
+DEBUG_PROGRAMS=(/usr/bin/trinity)
 
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing: run 'make deps' (busybox-static)"
 for t in cpio gzip xz depmod modinfo dpkg flock; do
@@ -92,7 +103,12 @@ input_key() {
 		echo "kernel $KVER $KPKGVER"
 		echo "modules ${BASE_MODULES[*]} ${PERIPHERAL_MODULES[*]}"
 		echo "sde ${SOURCE_DATE_EPOCH:-}"
-		stat -c 'deb %n %s' "$DEB"
+		if [ "$KFLAVOUR" = debug ]; then
+			echo "debug kernel $(cat "$DEBUG_KERNEL/stamp")"
+			sha256sum "${DEBUG_PROGRAMS[@]}"
+		else
+			stat -c 'deb %n %s' "$DEB"
+		fi
 		sha256sum "$BUSYBOX" "$here"/*.sh "$INIT" \
 			"$LPTRIG_TOP/scripts/versions.sh" "$LPTRIG_TOP/scripts/common.sh"
 		if [ -d "$EXTRA" ]; then
@@ -113,6 +129,15 @@ up_to_date() {
 		[ -f "$OUT/vmlinux" ] &&
 		[ -f "$OUT/initramfs.cpio.gz" ] && [ "$(cat "$OUT/stamp")" = "$1" ]
 }
+
+# The debug kernel first: the modules below are built against its tree.
+if [ "$KFLAVOUR" = debug ]; then
+	"$here/debug-kernel/build.sh"
+	KVER=$(cat "$DEBUG_KERNEL/release")
+	for p in "${DEBUG_PROGRAMS[@]}"; do
+		[ -x "$p" ] || die "$p missing: run 'make deps' (the debug image needs it)"
+	done
+fi
 
 # The FIFO-enabled parport_pc.ko into $EXTRA, the guest driver's modules
 # into $EXTRA and lptctl into $EXTRA_BIN (logs on stderr only).
@@ -135,7 +160,7 @@ build_tools() {
 }
 build_tools
 
-fetch_kernel_deb
+[ "$KFLAVOUR" = debug ] || fetch_kernel_deb
 key=$(input_key)
 if up_to_date "$key"; then
 	echo "$OUT"
@@ -153,7 +178,10 @@ if up_to_date "$key"; then
 fi
 
 # Unpack the kernel package once (no install on the host).
-if [ ! -f "$KTREE/.unpacked" ]; then
+if [ "$KFLAVOUR" = debug ]; then
+	KMOD=$DEBUG_KERNEL/root/lib/modules/$KVER
+	VMLINUZ=$KDIR/arch/x86/boot/bzImage
+elif [ ! -f "$KTREE/.unpacked" ]; then
 	log "unpacking ${DEB##*/}"
 	rm -rf "$KTREE" "$KTREE.tmp"
 	mkdir -p "$KTREE.tmp"
@@ -161,9 +189,11 @@ if [ ! -f "$KTREE/.unpacked" ]; then
 	touch "$KTREE.tmp/.unpacked"
 	mv "$KTREE.tmp" "$KTREE"
 fi
-KMOD=$KTREE/lib/modules/$KVER
-VMLINUZ=$KTREE/boot/vmlinuz-$KVER
-[ -f "$VMLINUZ" ] || die "$VMLINUZ missing from ${DEB##*/}"
+if [ "$KFLAVOUR" != debug ]; then
+	KMOD=$KTREE/lib/modules/$KVER
+	VMLINUZ=$KTREE/boot/vmlinuz-$KVER
+fi
+[ -f "$VMLINUZ" ] || die "$VMLINUZ missing"
 
 # Fixed timestamps: the kernel package's own (Debian's SOURCE_DATE_EPOCH).
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(stat -c %Y "$VMLINUZ")}
@@ -198,6 +228,17 @@ if [ -d "$EXTRA_BIN" ]; then
 		install -m 755 "$f" "$st/usr/bin/${f##*/}"
 		log "extra program: /usr/bin/${f##*/}"
 	done < <(find -L "$EXTRA_BIN" -maxdepth 1 -type f ! -name '.*' -print0 | sort -z)
+fi
+
+# The debug image's dynamically linked programs and what they link.
+if [ "$KFLAVOUR" = debug ]; then
+	for p in "${DEBUG_PROGRAMS[@]}"; do
+		install -D -m 755 "$p" "$st/usr/bin/${p##*/}"
+		for lib in $(ldd "$p" | grep -oE '/[^ ]+'); do
+			install -D -m 755 "$(readlink -f "$lib")" "$st$lib"
+		done
+		log "debug program: /usr/bin/${p##*/} (+ $(ldd "$p" | grep -cE '/[^ ]+') libraries)"
+	done
 fi
 
 install -m 755 "$INIT" "$st/init"
@@ -282,7 +323,16 @@ extract_vmlinux() {
 	[ "$(head -c4 "$2" | od -An -c | tr -d ' ')" = '177ELF' ] ||
 		die "${1##*/}: payload is not an ELF vmlinux"
 }
-VMLINUX=$KTREE/boot/vmlinux-$KVER
+if [ "$KFLAVOUR" = debug ]; then
+	# The build's own ELF vmlinux (PVH note), without its symbol table.
+	VMLINUX=$DEBUG_KERNEL/vmlinux.stripped
+	if [ ! -f "$VMLINUX" ] || [ "$KDIR/vmlinux" -nt "$VMLINUX" ]; then
+		strip -o "$VMLINUX.tmp" "$KDIR/vmlinux"
+		mv "$VMLINUX.tmp" "$VMLINUX"
+	fi
+else
+	VMLINUX=$KTREE/boot/vmlinux-$KVER
+fi
 if [ ! -f "$VMLINUX" ]; then
 	extract_vmlinux "$VMLINUZ" "$VMLINUX.tmp"
 	mv "$VMLINUX.tmp" "$VMLINUX"

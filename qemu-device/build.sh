@@ -6,19 +6,54 @@
 #                                     our overlay linked in
 #   $LPTRIG_CACHE/qemu/build-<debver> the meson/ninja build tree
 #   $LPTRIG_CACHE/qemu/firmware       the directory to pass to -L
+#   $LPTRIG_CACHE/qemu/optionrom      the option ROMs it links to
 #
 # Our C files are symbolic links from the source tree into this checkout, so
 # editing one and running this script again only recompiles that file.
+#
+# Flavours, each with its own build tree next to the plain one:
+#   (none)      build-<debver>        qemu/qemu-system-x86_64
+#   --sanitize  build-<debver>-san    qemu/qemu-system-x86_64-san
+#               (--enable-sanitizers: ASan + UBSan, gcc; make qemu SANITIZE=1)
+#   --fuzz      build-<debver>-fuzz   qemu/qemu-fuzz-x86_64
+#               (clang, --enable-fuzzing --enable-sanitizers: libFuzzer and
+#               QEMU's generic-fuzz target; make fuzz, scripts/fuzz.sh)
+#
+# Usage: qemu-device/build.sh [--sanitize|--fuzz]
 set -euo pipefail
 # shellcheck source=../scripts/common.sh
 . "$(dirname "$0")/../scripts/common.sh"
+
+flavour=plain
+case "${1:-}" in
+"") ;;
+--sanitize) flavour=san ;;
+--fuzz) flavour=fuzz ;;
+*) die "usage: ${0##*/} [--sanitize|--fuzz]" ;;
+esac
 
 overlay=$LPTRIG_TOP/qemu-device
 ver=${QEMU_DEBVER#*:}
 qdir=$LPTRIG_CACHE/qemu
 src=$qdir/src-$ver
-build=$qdir/build-$ver
 fw=$qdir/firmware
+case $flavour in
+plain)
+	build=$qdir/build-$ver
+	target=qemu-system-x86_64
+	link=$qdir/qemu-system-x86_64
+	;;
+san)
+	build=$qdir/build-$ver-san
+	target=qemu-system-x86_64
+	link=$qdir/qemu-system-x86_64-san
+	;;
+fuzz)
+	build=$qdir/build-$ver-fuzz
+	target=qemu-fuzz-x86_64
+	link=$qdir/qemu-fuzz-x86_64
+	;;
+esac
 
 fetch_source() {
 	local dl=$LPTRIG_CACHE/dl
@@ -92,6 +127,13 @@ configure_opts=(
 	--enable-trace-backends=log
 	--audio-drv-list=
 )
+case $flavour in
+san) configure_opts+=(--enable-sanitizers) ;;
+fuzz)
+	command -v clang >/dev/null || die "clang missing: run 'make deps' (clang, libfuzzer-14-dev)"
+	configure_opts+=(--cc=clang --cxx=clang++ --enable-fuzzing --enable-sanitizers)
+	;;
+esac
 
 configure_qemu() {
 	local stamp=$build/.lptrig-configure
@@ -99,7 +141,7 @@ configure_qemu() {
 	if [ -f "$build/build.ninja" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 		return
 	fi
-	log "configuring QEMU (x86_64-softmmu only)"
+	log "configuring QEMU (x86_64-softmmu only, flavour $flavour)"
 	rm -rf "$build"
 	mkdir -p "$build"
 	(cd "$build" && "$src/configure" "${configure_opts[@]}" >configure.log 2>&1) ||
@@ -110,7 +152,7 @@ configure_qemu() {
 build_roms() {
 	# configure only prepares pc-bios/optionrom when it builds an i386
 	# target; -kernel needs linuxboot_dma.bin, so do it here.
-	local rd=$build/pc-bios/optionrom
+	local rd=$qdir/optionrom
 	mkdir -p "$rd"
 	cat >"$rd/config.mak.tmp" <<EOT
 # Written by lptrig's qemu-device/build.sh
@@ -138,24 +180,24 @@ EOT
 link_firmware() {
 	mkdir -p "$fw"
 	ln -sfn /usr/share/seabios/bios-256k.bin "$fw/bios-256k.bin"
-	ln -sfn "$build/pc-bios/optionrom/linuxboot_dma.bin" "$fw/linuxboot_dma.bin"
-	ln -sfn "$build/pc-bios/optionrom/kvmvapic.bin" "$fw/kvmvapic.bin"
-	ln -sfn "$build/pc-bios/optionrom/pvh.bin" "$fw/pvh.bin"
-	# The harness finds everything through these two links.
-	ln -sfn "$build/qemu-system-x86_64" "$qdir/qemu-system-x86_64"
+	ln -sfn "$qdir/optionrom/linuxboot_dma.bin" "$fw/linuxboot_dma.bin"
+	ln -sfn "$qdir/optionrom/kvmvapic.bin" "$fw/kvmvapic.bin"
+	ln -sfn "$qdir/optionrom/pvh.bin" "$fw/pvh.bin"
+	# The harness finds everything through these links.
+	ln -sfn "$build/$target" "$link"
 	ln -sfn "$src" "$qdir/src"
 }
 
 [ -d "$src" ] || fetch_source
 splice_overlay
 configure_qemu
-log "building qemu-system-x86_64"
+log "building $target ($flavour)"
 # ninja regenerates the meson build itself when a spliced file changed;
 # keep its output for failures and show only the errors.
-if ! ninja -C "$build" qemu-system-x86_64 >"$build/ninja.log" 2>&1; then
+if ! ninja -C "$build" "$target" >"$build/ninja.log" 2>&1; then
 	grep -E -A5 'error|Error|FAILED' "$build/ninja.log" | head -60 >&2
 	die "QEMU build failed, see $build/ninja.log"
 fi
 build_roms
 link_firmware
-log "ready: $qdir/qemu-system-x86_64"
+log "ready: $link"

@@ -26,3 +26,27 @@ install_if_changed() {
 		mv "$2.tmp.$$" "$2"
 	fi
 }
+
+# The guest kernel that the image, the guest driver and the FIFO parport_pc
+# are built for.  Default: Debian's pinned kernel and its headers.  With
+# LPTRIG_DEBUG=1 (make image DEBUG=1): lptrig's debug kernel, built from
+# linux-source-6.1 by images/debug-kernel/build.sh, whose build tree is the
+# KDIR of external modules.  Each flavour has its own outputs:
+#   KFLAVOUR       default | debug (the image's name under images/)
+#   KDIR           what external modules build against
+#   EXTRA_MODULES  where the image takes our extra modules from
+#   FLAVOUR_DIR    suffix for per-flavour work directories ("" or "-debug")
+if [ "${LPTRIG_DEBUG:-0}" = 1 ]; then
+	KFLAVOUR=debug
+	DEBUG_KERNEL=$LPTRIG_CACHE/debug-kernel
+	KDIR=$DEBUG_KERNEL/build
+	# Known once images/debug-kernel/build.sh has run.
+	KVER=$(cat "$DEBUG_KERNEL/release" 2>/dev/null || echo "(debug kernel not built)")
+	EXTRA_MODULES=$LPTRIG_CACHE/images/extra-modules-debug
+	FLAVOUR_DIR=-debug
+else
+	KFLAVOUR=default
+	KDIR=/usr/src/linux-headers-$KVER
+	EXTRA_MODULES=$LPTRIG_CACHE/images/extra-modules
+	FLAVOUR_DIR=
+fi

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Install everything lptrig needs from Debian's packages.  Idempotent: when
 # every package is present it only checks and returns in well under a second.
+#
+# Usage: scripts/deps.sh [GROUP...]
+#   (none)  what make, make demo and make test need
+#   debug   also what the debug guest kernel and image need (make image DEBUG=1)
+#   fuzz    also clang and libFuzzer for QEMU's fuzzer (make fuzz)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
@@ -14,12 +19,24 @@ PKGS=(
 	seabios busybox-static cpio gzip xz-utils kmod
 	"linux-headers-${KVER}=${KPKGVER}" "linux-source-6.1=${KPKGVER}"
 	libelf-dev bc
-	# rig
-	python3-pytest python3-pytest-xdist python3-pytest-timeout
+	# rig; qemu-img for the qcow2 image of the savevm/loadvm tests
+	python3-pytest python3-pytest-xdist python3-pytest-timeout qemu-utils
 	# reading cable traces (VCD): sigrok's decoders, GTKWave's vcd2fst,
 	# matplotlib for lptrig trace-png
 	sigrok-cli gtkwave python3-matplotlib
 )
+for group in "$@"; do
+	case "$group" in
+	# the debug kernel's build (linux-source-6.1 is above); trinity for the image
+	debug) PKGS+=(libssl-dev trinity) ;;
+	# QEMU --enable-fuzzing; llvm for llvm-symbolizer (libFuzzer's coverage report)
+	fuzz) PKGS+=(clang libfuzzer-14-dev llvm) ;;
+	*)
+		echo "deps: unknown group '$group' (debug, fuzz)" >&2
+		exit 2
+		;;
+	esac
+done
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -72,5 +89,7 @@ $SUDO apt-get update -qq
 if [ "${#missing[@]}" -gt 0 ]; then
 	# The kernel image is never booted on the host: it is only unpacked into
 	# the guest image.  Keep apt from running update-initramfs/grub for it.
-	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	# --allow-downgrades: a pinned version (the kernel source) may be older
+	# than what an unrelated apt-get upgrade brought in.
+	$SUDO apt-get install -y -qq --no-install-recommends --allow-downgrades "${missing[@]}"
 fi

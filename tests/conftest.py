@@ -7,8 +7,9 @@ and the exact QEMU command line are printed.
 """
 
 import os
+import time
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List, Set
 
 import pytest
 
@@ -22,8 +23,59 @@ ECP = BASE + 0x400
 
 
 def pytest_report_header(config: pytest.Config) -> List[str]:
-    return [f"lptrig: accel={accel.choose()}, "
-            f"cache={os.environ.get('LPTRIG_CACHE', '~/.cache/lptrig')}"]
+    lines = [f"lptrig: accel={accel.choose()}, "
+             f"cache={os.environ.get('LPTRIG_CACHE', '~/.cache/lptrig')}"]
+    if os.environ.get("LPTRIG_QEMU"):
+        lines.append(f"lptrig: QEMU {os.environ['LPTRIG_QEMU']}")
+    if os.environ.get("LPTRIG_IMAGE"):
+        lines.append(f"lptrig: guest image {os.environ['LPTRIG_IMAGE']}")
+    if os.environ.get("LPTRIG_SANITIZER_LOGS"):
+        lines.append(f"lptrig: sanitizer reports go to {os.environ['LPTRIG_SANITIZER_LOGS']}")
+    return lines
+
+
+# -- make test SANITIZE=1: QEMU built with ASan + UBSan ----------------------
+#
+# Every QEMU the tests start writes any sanitizer report to a file of its own
+# in one directory (log_path; the report is fatal, QEMU aborts).  The test
+# during which a report appears fails with it, and so does the session.
+# Leaks are not checked: QEMU never frees its start-up allocations.
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("LPTRIG_SANITIZE") != "1" or hasattr(config, "workerinput"):
+        return          # not asked for, or an xdist worker (it inherits the env)
+    cache = Path(os.environ.get("LPTRIG_CACHE") or Path.home() / ".cache" / "lptrig")
+    logs = cache / "sanitizer" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")
+    logs.mkdir(parents=True)
+    os.environ["LPTRIG_SANITIZER_LOGS"] = str(logs)
+    os.environ["ASAN_OPTIONS"] = f"log_path={logs}/report:detect_leaks=0:abort_on_error=1"
+    os.environ["UBSAN_OPTIONS"] = (f"log_path={logs}/report:print_stacktrace=1:"
+                                   "halt_on_error=1:abort_on_error=1")
+
+
+def _sanitizer_reports() -> Set[Path]:
+    logs = os.environ.get("LPTRIG_SANITIZER_LOGS")
+    return set(Path(logs).glob("report*")) if logs else set()
+
+
+@pytest.fixture(autouse=True)
+def _no_sanitizer_report() -> Iterator[None]:
+    """Fail the test during which QEMU wrote a sanitizer report."""
+    before = _sanitizer_reports()
+    yield
+    new = sorted(_sanitizer_reports() - before)
+    if new:
+        text = "\n".join(f"{p}:\n{p.read_text(errors='replace')[:4000]}" for p in new)
+        pytest.fail(f"QEMU wrote a sanitizer report:\n{text}", pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return
+    reports = sorted(_sanitizer_reports())
+    if reports:
+        print(f"\nlptrig: {len(reports)} sanitizer report(s): {', '.join(map(str, reports))}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -89,7 +89,7 @@
  *                             "timeout MS"
  *   rescan                    RESCAN, then PORT_INFO: "rescanned daisy N
  *                             end E"
- *   stress [-P PROCS] [-s SECONDS] [-r SEED] DEV...
+ *   stress [-P PROCS] [-s SECONDS] [-r SEED] [-L DEV] [-F] DEV...
  *                             PROCS children (default 16) for SECONDS
  *                             (default 10) mix at random: ALLOCATE (1-50 ms
  *                             time-out) or TRY_ALLOCATE, hold 0-2 ms, FREE
@@ -101,7 +101,15 @@
  *                             sibling (and a timer's SIGUSR1 to itself
  *                             while waiting, which is how LOCK, having no
  *                             time-out, ends); reopening PORT, opening and
- *                             closing a device node.  Each hold is reported
+ *                             closing a device node; one plain write in
+ *                             four on an O_NONBLOCK file, and ALLOCATE on
+ *                             an O_NONBLOCK file of PORT (EAGAIN allowed);
+ *                             with -L DEV (a loopback), LOCK it, read out
+ *                             what is queued, write a record and read it
+ *                             back exactly, UNLOCK; with -F a write's
+ *                             EIO, ENOSPC or ETIMEDOUT (a printer fault the
+ *                             host switches) is waited out and the record
+ *                             finished, not an error.  Each hold is reported
  *                             to the parent through a pipe as [t1, t2], t1
  *                             read after the grant, t2 before the release,
  *                             so a correct driver never gives two holds
@@ -109,13 +117,16 @@
  *                               "seed S"
  *                               "device DEV records R bytes B" per DEV
  *                               "outcomes holds H timedout T interrupted I
- *                                busy B open_busy O signals S errors E"
+ *                                busy B open_busy O signals S again A
+ *                                faulted F loops L errors E"
  *                               "ops N violations V bytes B"
  *                             N: operations started, whatever came of
  *                             them; H: holds checked; T: ETIMEDOUT; I:
  *                             EINTR; B: EBUSY of TRY_ALLOCATE or write();
  *                             O: EBUSY of opening a device node; S:
- *                             SIGUSR1 sent to siblings; E: unexpected
+ *                             SIGUSR1 sent to siblings; A: EAGAIN with
+ *                             O_NONBLOCK; F: faults waited out; L: loopback
+ *                             round trips that came back right; E: unexpected
  *                             errors; B (last line): all bytes written.
  *                             Exit 1 if V > 0 or E > 0 (each overlap and
  *                             each unexpected errno reported on stderr).
@@ -241,7 +252,7 @@ static void usage(const char *fmt, ...)
 		"  id DEV [-z SIZE]\n"
 		"  modes DEV [WRITE READ]\n"
 		"  timeout DEV [MS]\n"
-		"  stress [-P PROCS] [-s SECONDS] [-r SEED] DEV...\n"
+		"  stress [-P PROCS] [-s SECONDS] [-r SEED] [-L DEV] [-F] DEV...\n"
 		"PORT: port node (default /dev/lpt0)\n"
 		"DEV: device 0-4 (the node PORT.DEV) or a device node path\n"
 		"HOLD: ms to hold the port (default 0), or - until SIGTERM\n"
@@ -260,7 +271,10 @@ static void usage(const char *fmt, ...)
 		"  -z SIZE   DEVICE_ID buffer size (default 65536)\n"
 		"  -P PROCS  stress children (default 16)\n"
 		"  -s SECS   stress duration (default 10)\n"
-		"  -r SEED   stress random seed (default from the clock)\n",
+		"  -r SEED   stress random seed (default from the clock)\n"
+		"  -L DEV    stress: also LOCK, write and read back DEV (a loopback)\n"
+		"  -F        stress: the host switches printer faults (EIO, ENOSPC,\n"
+		"            ETIMEDOUT from a write are waited out, not errors)\n",
 		prog);
 	exit(EXIT_USAGE);
 }
@@ -1051,6 +1065,9 @@ enum stress_count {
 	SC_BUSY,
 	SC_OPEN_BUSY,
 	SC_SIGNALS,
+	SC_AGAIN,
+	SC_FAULTED,
+	SC_LOOPS,
 	SC_ERRORS,
 	SC_NR
 };
@@ -1063,6 +1080,9 @@ static const char *const count_names[SC_NR] = {
 	[SC_BUSY] = "busy",
 	[SC_OPEN_BUSY] = "open_busy",
 	[SC_SIGNALS] = "signals",
+	[SC_AGAIN] = "again",
+	[SC_FAULTED] = "faulted",
+	[SC_LOOPS] = "loops",
 	[SC_ERRORS] = "errors",
 };
 
@@ -1070,6 +1090,7 @@ static const char *const count_names[SC_NR] = {
 #define OK_TIMEDOUT	BIT(0)
 #define OK_INTR		BIT(1)
 #define OK_BUSY		BIT(2)
+#define OK_AGAIN	BIT(3)	/* O_NONBLOCK */
 
 enum stress_how {
 	HOW_ALLOCATE,
@@ -1078,6 +1099,7 @@ enum stress_how {
 	HOW_LOCK,
 	HOW_LOCK_NO_SELECT,
 	HOW_SELECT,
+	HOW_LOOPBACK,
 };
 
 static const char *const how_names[] = {
@@ -1087,6 +1109,7 @@ static const char *const how_names[] = {
 	[HOW_LOCK] = "LOCK",
 	[HOW_LOCK_NO_SELECT] = "LOCK_NO_SELECT",
 	[HOW_SELECT] = "SELECT",
+	[HOW_LOOPBACK] = "LOCK+loopback",
 };
 
 enum { MSG_HOLD, MSG_DONE };
@@ -1119,6 +1142,8 @@ static struct {
 	unsigned int ndevs;
 	pid_t *pids;		/* shared with the children, 0 not yet forked */
 	unsigned long long deadline;
+	const char *loop_path;	/* -L: the loopback for round trips, or NULL */
+	bool faults;		/* -F: the host switches printer faults */
 } stress;
 
 struct stress_child {
@@ -1130,6 +1155,7 @@ struct stress_child {
 	timer_t timer;
 	bool have_timer;
 	unsigned long long seq;
+	unsigned long long loop_seq;
 	unsigned int told;
 	struct stress_msg done;
 };
@@ -1174,6 +1200,8 @@ static bool st_expected(struct stress_child *c, int err, unsigned int ok)
 		c->done.done.count[SC_INTERRUPTED]++;
 	else if (err == EBUSY && (ok & OK_BUSY))
 		c->done.done.count[SC_BUSY]++;
+	else if (err == EAGAIN && (ok & OK_AGAIN))
+		c->done.done.count[SC_AGAIN]++;
 	else
 		return false;
 	return true;
@@ -1228,9 +1256,9 @@ static void st_sleep_us(unsigned int us)
 		;
 }
 
-static int st_open(struct stress_child *c, const char *path)
+static int st_open_flags(struct stress_child *c, const char *path, int flags)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_CLOEXEC | flags);
 
 	if (fd < 0) {
 		if (errno == EBUSY)
@@ -1241,6 +1269,21 @@ static int st_open(struct stress_child *c, const char *path)
 	return fd;
 }
 
+static int st_open(struct stress_child *c, const char *path)
+{
+	return st_open_flags(c, path, 0);
+}
+
+/* With -F: a printer fault the host switched on (the write waits it out). */
+static bool st_fault(struct stress_child *c, int err)
+{
+	if (!stress.faults || (err != EIO && err != ENOSPC && err != ETIMEDOUT))
+		return false;
+	c->done.done.count[SC_FAULTED]++;
+	st_sleep_us(1000 + rnd(c, 20000));
+	return true;
+}
+
 /*
  * One record "lptctl stress PID SEQ\n" in one write(); a short write is
  * continued so that the record lands whole.  Without a lock the driver may
@@ -1248,9 +1291,10 @@ static int st_open(struct stress_child *c, const char *path)
  * time.
  */
 static void st_write_record(struct stress_child *c, int fd, unsigned int d,
-			    bool locked)
+			    bool locked, bool nonblock)
 {
-	const unsigned int ok = locked ? OK_INTR : OK_INTR | OK_BUSY;
+	const unsigned int ok = (locked ? OK_INTR : OK_INTR | OK_BUSY) |
+				(nonblock ? OK_AGAIN : 0);
 	const char *path = stress.dev[d].path;
 	unsigned int tries = 0;
 	ssize_t len, done = 0;
@@ -1270,6 +1314,12 @@ static void st_write_record(struct stress_child *c, int fd, unsigned int d,
 		if (n == 0) {
 			st_error(c, 0, "write %s: wrote nothing", path);
 			break;
+		}
+		/* a fault: try again, also before the first byte (same SEQ) */
+		if (st_fault(c, err)) {
+			if (++tries == STRESS_RECORD_TRIES * 10)
+				break;
+			continue;
 		}
 		if (!st_expected(c, err, ok)) {
 			st_error(c, err, "write %s", path);
@@ -1376,7 +1426,7 @@ static void st_lock_write(struct stress_child *c)
 	} else {
 		n = 1 + rnd(c, 3);
 		for (i = 0; i < n; i++)
-			st_write_record(c, fd, d, true);
+			st_write_record(c, fd, d, true, false);
 	}
 	release = now_ns();
 	if (ioctl(fd, no_select ? LPT1284_IOC_UNLOCK_NO_DESELECT
@@ -1387,14 +1437,125 @@ static void st_lock_write(struct stress_child *c)
 	close(fd);
 }
 
+/* a plain write(), one time in four on an O_NONBLOCK file (EAGAIN) */
 static void st_plain_write(struct stress_child *c)
 {
 	unsigned int d = rnd(c, stress.ndevs);
-	int fd = st_open(c, stress.dev[d].path);
+	bool nonblock = !rnd(c, 4);
+	int fd = st_open_flags(c, stress.dev[d].path, nonblock ? O_NONBLOCK : 0);
 
 	if (fd < 0)
 		return;
-	st_write_record(c, fd, d, false);
+	st_write_record(c, fd, d, false, nonblock);
+	close(fd);
+}
+
+/* ALLOCATE on an O_NONBLOCK file of the port: granted at once or EAGAIN */
+static void st_allocate_nonblock(struct stress_child *c)
+{
+	struct lpt1284_alloc a = { .timeout_ns = 0 };
+	unsigned long long grant, release;
+	int fd = st_open_flags(c, opt.port, O_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (ioctl(fd, LPT1284_IOC_ALLOCATE, &a) < 0) {
+		if (!st_expected(c, errno, OK_AGAIN | OK_INTR))
+			st_error(c, errno, "ALLOCATE (O_NONBLOCK) %s", opt.port);
+		close(fd);
+		return;
+	}
+	grant = now_ns();
+	st_sleep_us(rnd(c, 1000));
+	release = now_ns();
+	if (ioctl(fd, LPT1284_IOC_FREE) < 0)
+		st_error(c, errno, "FREE (O_NONBLOCK) %s", opt.port);
+	st_hold(c, HOW_ALLOCATE, grant, release);
+	close(fd);
+}
+
+/* read() until n bytes or end of data; EINTR retried.  Bytes read. */
+static ssize_t st_read_all(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	unsigned int tries = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r > 0) {
+			got += r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR && ++tries < STRESS_RECORD_TRIES)
+			continue;
+		if (r < 0)
+			return -1;
+		break;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * -L: LOCK the loopback, read out what an interrupted earlier round trip
+ * left, write a record "lptctl loop PID SEQ\n", read it back: it must come
+ * back exactly; UNLOCK.
+ */
+static void st_loopback(struct stress_child *c)
+{
+	char rec[64], back[64], junk[256];
+	unsigned long long grant, release;
+	ssize_t len, n;
+	int fd, err;
+
+	fd = st_open(c, stress.loop_path);
+	if (fd < 0)
+		return;
+	st_alarm(c, 2 + rnd(c, 100));
+	err = ioctl(fd, LPT1284_IOC_LOCK) < 0 ? errno : 0;
+	grant = now_ns();
+	st_alarm(c, 0);
+	if (err) {
+		if (!st_expected(c, err, OK_INTR))
+			st_error(c, err, "LOCK %s", stress.loop_path);
+		close(fd);
+		return;
+	}
+	while ((n = st_read_all(fd, junk, sizeof(junk))) > 0)
+		;
+	if (n < 0) {
+		st_error(c, errno, "read %s (draining)", stress.loop_path);
+		goto unlock;
+	}
+	len = snprintf(rec, sizeof(rec), "lptctl loop %d %llu\n",
+		       (int)c->pid, c->loop_seq++);
+	n = 0;
+	while (n < len) {
+		ssize_t w = write(fd, rec + n, len - n);
+
+		if (w > 0) {
+			n += w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		st_error(c, w < 0 ? errno : 0, "write %s", stress.loop_path);
+		goto unlock;
+	}
+	n = st_read_all(fd, back, len);
+	if (n < 0)
+		st_error(c, errno, "read %s", stress.loop_path);
+	else if (n != len || memcmp(rec, back, len))
+		st_error(c, 0, "loopback %s: wrote %zd bytes \"%.*s\", read back %zd \"%.*s\"",
+			 stress.loop_path, len, (int)len - 1, rec, n,
+			 (int)(n > 0 ? n - 1 : 0), back);
+	else
+		c->done.done.count[SC_LOOPS]++;
+unlock:
+	release = now_ns();
+	if (ioctl(fd, LPT1284_IOC_UNLOCK) < 0)
+		st_error(c, errno, "UNLOCK %s", stress.loop_path);
+	st_hold(c, HOW_LOOPBACK, grant, release);
 	close(fd);
 }
 
@@ -1492,7 +1653,11 @@ static void stress_child(unsigned int idx, uint64_t seed, int out)
 		unsigned int op = rnd(&c, 100);
 
 		c.done.done.count[SC_OPS]++;
-		if (op < 22)
+		if (op < 4 && stress.loop_path)
+			st_loopback(&c);
+		else if (op < 7)
+			st_allocate_nonblock(&c);
+		else if (op < 22)
 			st_allocate(&c, false);
 		else if (op < 30)
 			st_try(&c);
@@ -1598,6 +1763,16 @@ static int cmd_stress(int argc, char **argv)
 			close(fd);
 	}
 	stress.ndevs = argc;
+	if (stress.loop_path) {
+		int fd;
+
+		stress.loop_path = dev_path(stress.loop_path);
+		fd = open(stress.loop_path, O_RDWR | O_CLOEXEC);
+		if (fd < 0 && errno != EBUSY)
+			fail(errno, "open %s", stress.loop_path);
+		if (fd >= 0)
+			close(fd);
+	}
 	seed = opt.have_seed ? opt.seed : now_ns() ^ ((uint64_t)getpid() << 32);
 
 	stress.pids = mmap(NULL, opt.procs * sizeof(pid_t),
@@ -1747,7 +1922,7 @@ static const struct command {
 	{ "modes", "", cmd_modes },
 	{ "timeout", "", cmd_timeout },
 	{ "rescan", "", cmd_rescan },
-	{ "stress", "P:s:r:", cmd_stress },
+	{ "stress", "P:s:r:L:F", cmd_stress },
 };
 
 /*
@@ -1799,6 +1974,12 @@ static int parse_opts(int argc, char **argv, const char *letters, bool global)
 		case 'r':
 			opt.seed = parse_num(optarg, ULLONG_MAX, "seed");
 			opt.have_seed = true;
+			break;
+		case 'L':
+			stress.loop_path = optarg;
+			break;
+		case 'F':
+			stress.faults = true;
 			break;
 		case 'n':
 			opt.nonblock = true;

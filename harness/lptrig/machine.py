@@ -24,8 +24,9 @@ DEFAULT_MODULES = ("parport_pc", "lp", "ppdev")
 #: (ECP FIFO and ISA DMA; images/parport-fifo/)
 FIFO_MODULE = "parport_pc_fifo"
 READY = "lptrig: ready"
-#: console text that fails a run: kernel bugs, oopses, warnings, panics, hung tasks
-CRASH_PATTERNS = ("BUG:", "Oops", "WARNING:", "Kernel panic", "blocked for more than")
+#: console text that fails a run: kernel bugs (KASAN, KFENCE and lockdep report
+#: as BUG:/WARNING:), oopses, UBSAN reports, panics, hung tasks
+CRASH_PATTERNS = ("BUG:", "Oops", "WARNING:", "UBSAN:", "Kernel panic", "blocked for more than")
 
 
 def with_fifo(modules: Union[str, Sequence[str]]) -> str:
@@ -56,15 +57,25 @@ class Machine:
     output files; the sockets live there too unless the path is too long.
     A guest reboot ends QEMU (-no-reboot) unless ``reboot`` is true; then
     the guest boots again in the same QEMU run (wait for READY again).
+
+    The other end of a migration or a snapshot: ``incoming`` adds
+    ``-incoming URI`` (``"defer"``: then QMP ``migrate-incoming``),
+    ``loadvm`` adds ``-loadvm NAME`` (the snapshot, from the machine's qcow2
+    drives in ``extra_args``), ``paused`` adds ``-S`` (the VM stays stopped
+    after the state is loaded, until QMP ``cont``).  ``twin()`` makes such a
+    machine with this one's command line.  Such a guest is not booting:
+    ``start()`` it and do not ``wait_ready()``; the guest's shell goes on
+    with whatever it was running (``expect`` its output on the console).
     """
 
     def __init__(self, rundir: Union[str, Path], chain: Optional[Chain] = None, *,
                  modules: Union[str, Sequence[str]] = DEFAULT_MODULES,
                  extra_append: str = "", extra_args: Sequence[str] = (),
                  add_files: Iterable[Tuple[Union[str, Path], str]] = (),
-                 trace: Sequence[str] = (), image: str = "default",
+                 trace: Sequence[str] = (), image: Optional[str] = None,
                  accel: Optional[str] = None, memory_mb: int = 256,
-                 reboot: bool = False) -> None:
+                 reboot: bool = False, incoming: Optional[str] = None,
+                 loadvm: Optional[str] = None, paused: bool = False) -> None:
         self.rundir = Path(rundir).absolute()
         self.chain = chain if chain is not None else Chain.parse(DEFAULT_SPEC)
         self.modules = modules if isinstance(modules, str) else ",".join(modules)
@@ -74,9 +85,13 @@ class Machine:
         self.trace = list(trace)
         self.memory_mb = memory_mb
         self.reboot = reboot
+        self.incoming = incoming
+        self.loadvm = loadvm
+        self.paused = paused
         self.qemu = paths.qemu_binary()
         self.firmware = paths.firmware_dir()
         self.image = paths.image(image)
+        self.image_name = image
         self.accel = accel_mod.choose(accel)
         self._sockdir = paths.socket_dir(self.rundir)
         self._proc: Optional[subprocess.Popen[bytes]] = None
@@ -85,6 +100,9 @@ class Machine:
         self._qmp: Optional["QEMUMonitorProtocol"] = None
         self._started = 0.0
         self.boot_time: Optional[float] = None
+        #: a twin boots nothing: it shares the initramfs of the machine it
+        #: was made from (the same file on both ends of a migration)
+        self._shared_initrd: Optional[Path] = None
 
     # -- the command line -------------------------------------------------
 
@@ -109,6 +127,8 @@ class Machine:
     @property
     def initrd(self) -> Path:
         """The initramfs passed to QEMU: the image's, or one with added files."""
+        if self._shared_initrd is not None:
+            return self._shared_initrd
         if self.add_files:
             return self.rundir / "initramfs-extra.cpio.gz"
         return self.image.initramfs
@@ -137,7 +157,31 @@ class Machine:
             args += ["-trace", f"enable={pattern}"]
         if self.trace:
             args += ["-D", str(self.trace_log)]
+        if self.paused:
+            args += ["-S"]
+        if self.incoming is not None:
+            args += ["-incoming", self.incoming]
+        if self.loadvm is not None:
+            args += ["-loadvm", self.loadvm]
         return args + self.extra_args
+
+    def twin(self, rundir: Union[str, Path], *, incoming: Optional[str] = None,
+             loadvm: Optional[str] = None, paused: bool = True) -> "Machine":
+        """A machine with this one's command line but its own run directory
+        (console, logs, the chain's output files), not started: the
+        destination of a migration (``incoming``) or a fresh QEMU that loads
+        a snapshot (``loadvm``; ``extra_args`` with the qcow2 drive are the
+        same).  The two share this machine's initramfs file.  ``paused``
+        (the default) keeps the loaded VM stopped until QMP ``cont``.
+        """
+        other = Machine(rundir, self.chain, modules=self.modules,
+                        extra_append=self.extra_append, extra_args=self.extra_args,
+                        add_files=self.add_files, trace=self.trace,
+                        image=self.image_name, accel=self.accel,
+                        memory_mb=self.memory_mb, reboot=self.reboot,
+                        incoming=incoming, loadvm=loadvm, paused=paused)
+        other._shared_initrd = self.initrd
+        return other
 
     def command_line(self) -> str:
         """The QEMU command line, shell-quoted, to rerun by hand."""
@@ -156,7 +200,7 @@ class Machine:
         if self._proc is not None:
             raise LptrigError("this machine has already been started")
         self.rundir.mkdir(parents=True, exist_ok=True)
-        if self.add_files:
+        if self.add_files and self._shared_initrd is None:
             initramfs.write_with_files(self.image.initramfs, self.add_files, self.initrd)
         for name in ("console.sock", "qmp.sock"):
             self._sock(name).unlink(missing_ok=True)

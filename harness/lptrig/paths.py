@@ -71,13 +71,23 @@ class Image:
     initramfs: Path
 
 
-def image(name: str = "default") -> Image:
-    """The guest image ``name`` from the cache, checked to exist.
+def default_image_name() -> str:
+    """The image a Machine boots unless told otherwise: $LPTRIG_IMAGE or "default".
+
+    ``make test DEBUG=1`` sets LPTRIG_IMAGE=debug (the debug kernel's image).
+    """
+    return os.environ.get("LPTRIG_IMAGE") or "default"
+
+
+def image(name: Optional[str] = None) -> Image:
+    """The guest image ``name`` (default: default_image_name()), checked to exist.
 
     The kernel is the uncompressed ``vmlinux`` (PVH entry, boots seconds
     faster under TCG) when the firmware directory has the ``pvh.bin``
     option ROM it needs, else the ``bzImage``.
     """
+    if name is None:
+        name = default_image_name()
     base = cache_dir() / "images" / name
     initramfs = _existing(base / "initramfs.cpio.gz", f"initramfs of image {name!r}")
     if (base / "vmlinux").exists() and (firmware_dir() / "pvh.bin").exists():

@@ -40,9 +40,9 @@ umask 022
 
 TARBALL=/usr/src/linux-source-6.1.tar.xz
 MEMBER=linux-source-6.1/drivers/parport/parport_pc.c
-KDIR=/usr/src/linux-headers-$KVER
-W=$LPTRIG_CACHE/parport-fifo
-OUT=$LPTRIG_CACHE/images/extra-modules/parport_pc.ko
+# KDIR: scripts/common.sh (Debian's headers, or the debug kernel's tree)
+W=$LPTRIG_CACHE/parport-fifo$FLAVOUR_DIR
+OUT=$EXTRA_MODULES/parport_pc.ko
 
 [ -f "$TARBALL" ] || die "$TARBALL missing: run 'make deps' (linux-source-6.1=$KPKGVER)"
 [ -f "$KDIR/Module.symvers" ] || die "$KDIR missing: run 'make deps' (linux-headers-$KVER)"
