@@ -5,20 +5,26 @@ random instant within it the VM is moved to another QEMU started with the
 same command line, where the transfer goes on:
 
 - ``migrate``: QMP ``migrate`` over a unix socket to a second QEMU started
-  with ``-incoming defer -S`` (``Machine.twin``) and QMP ``migrate-incoming``;
+  with ``-incoming defer -S`` (``Machine.twin``) and QMP ``migrate-incoming``.
+  The migration starts live once the transfer runs (the RAM is copied while
+  the guest goes on), held back by ``max-bandwidth`` so that it cannot end
+  on its own; at the switch instant the VM is stopped, the migration let go,
+  and it ends through ``pause-before-switchover`` / ``migrate-continue``;
 - ``savevm``: HMP ``savevm`` (through QMP ``human-monitor-command``) into a
-  qcow2 drive (``-drive if=none,...``, made with ``qemu-img create``); the
-  source QEMU quits and a fresh one starts with ``-loadvm NAME -S`` on the
-  same image.
+  qcow2 drive (``-drive if=none,...``, made with ``qemu-img create``) with
+  the VM stopped at the switch instant; the source QEMU quits and a fresh
+  one starts with ``-loadvm NAME -S`` on the same image.
 
 The transfers (``KINDS``): ``compat``, a print through Linux's ``lp`` to the
 printer at the end of the chain; ``ecp-dma``, the same with the FIFO build
 of ``parport_pc`` (ECP through the FIFO, fed by ISA DMA); ``nibble-rev`` and
 ``ecp-rev``, reverse reads from a loopback through ppdev (``ppdev_xfer``);
 ``epp``, EPP data cycles to a loopback and back; ``daisy-ppdev`` and
-``daisy-lpt1284``, a loop of writes to the devices of a 1284.3 daisy chain,
-each after a select (``ppdev_xfer -s`` through Linux's ppdev, or our
-driver's ``/dev/lpt0.N`` nodes), switched at a random point after a select;
+``daisy-lpt1284``, a loop of small writes to the devices of a 1284.3 daisy
+chain, each after a select (``ppdev_xfer -s`` through Linux's ppdev, or our
+driver's ``/dev/lpt0.N`` nodes), or to the end device without one, switched
+at a random point after a select - inside a command packet, or while a
+device is selected (the bytes must land in the right device only);
 ``fault-paper-out`` and ``fault-busy-stall``, a print that the host blocks
 mid-way with a fault knob set by QMP ``qom-set``, switched while blocked,
 the knob still set on the other side and cleared there.
@@ -47,10 +53,12 @@ How the instant is picked: the VM is stopped (QMP ``stop``) as soon as the
 transfer's progress - the device's ``received`` counter, or for reverse
 and EPP transfers the peripheral's trace events counted in the QEMU trace
 log - reaches a target drawn at random between 10 % and 90 % of the
-transfer (for the daisy loop: after a randomly chosen select, plus a
-random delay of up to 20 ms).  Stopping first makes the instant exact,
-and the state read there is the state QEMU saves; QEMU saves device
-state with the VM stopped in a live migration too.
+transfer (80 % for the reverse and EPP transfers, 60 % for the 4 MiB
+``ecp-dma`` print, which runs at some MB/s: the host polls, and needs room
+after the target; for the daisy loop: after a randomly chosen select, plus
+a random delay of up to 20 ms).  Stopping there makes the instant exact,
+and the state read there is the state QEMU saves (QEMU saves device state
+with the VM stopped in any migration).
 
 Environment:
 
@@ -58,7 +66,7 @@ Environment:
   each with its own random switch instant; the QEMU a round ends on is the
   source of the next, so a case migrates (or snapshots) N times.  The
   acceptance run is ``LPTRIG_MIGRATION_ROUNDS=10``.
-- ``LPTRIG_MIGRATION_SEED=S`` repeats a run's data and switch instants.
+- ``LPTRIG_MIGRATION_SEED=S`` repeats a run's data and switch targets.
   Without it each run draws a seed; a failure report shows it (section
   "lptrig") and each assertion message does too.
 """
@@ -247,6 +255,10 @@ class Kind:
     def check_done(self, history: List[Machine], rnd: Round, at: int) -> None:
         """Checks once the transfer is complete (optional)."""
 
+    def explain(self, rnd: Round, name: str, got: bytes) -> str:
+        """What went wrong with output file ``name`` holding ``got`` (optional)."""
+        return ""
+
 
 class ReceivedProgress:
     """Progress counted by the ``received`` counter of some peripherals."""
@@ -286,6 +298,14 @@ class EcpDma(Compat):
     DMA = r"lpt1284_dma_transfer .*: (\d+) bytes"
     PAGE = 4096
 
+    def __init__(self, rng: random.Random, tmp_path: Path) -> None:
+        self.base, self.guest = b"", ""
+        super().__init__(rng, tmp_path)
+        #: bytes ISA DMA had moved on the source when the round began, and
+        #: moved in the round before the switch
+        self.dma_at_start = self.src_dma = 0
+        self.dma_counter: Optional[TraceCounter] = None
+
     def make_round(self, number: int) -> Round:
         if number == 1:
             self.base = self.rng.randbytes(self.size)
@@ -297,11 +317,6 @@ class EcpDma(Compat):
                              f"dd if={self.guest} bs={self.PAGE} count={pages} ) "
                              "2>/dev/null > /dev/lp0",
                      len(data), forward={"printer@end": data})
-
-    def __init__(self, rng: random.Random, tmp_path: Path) -> None:
-        super().__init__(rng, tmp_path)
-        self.dma_at_start = self.src_dma = 0
-        self.dma_counter: Optional[TraceCounter] = None
 
     def progress(self, vm: Machine) -> Callable[[], int]:
         self.dma_counter = TraceCounter(vm.trace_log, self.DMA)
@@ -407,15 +422,32 @@ class DaisyPpdev(Kind):
     iterations = 12
     devices = ("0", "1", "2", "end")
 
+    def __init__(self, rng: random.Random, tmp_path: Path) -> None:
+        #: each round's writes in order: (output file, data)
+        self.chunks: Dict[int, List[Tuple[str, bytes]]] = {}
+        super().__init__(rng, tmp_path)
+
     def write(self, device: str, path: str) -> str:
         return (f"ppdev_xfer write compat {path}" if device == "end"
                 else f"ppdev_xfer -s {device} write compat {path}")
+
+    def explain(self, rnd: Round, name: str, got: bytes) -> str:
+        chunks = self.chunks[rnd.number]
+        found = []
+        for i, (owner, data) in enumerate(chunks):
+            if owner != name and data in got:
+                after = (f", after write {i - 1} to {chunks[i - 1][0]}, whose last "
+                         f"byte is {chunks[i - 1][1][-1]:#04x}" if i else "")
+                found.append(f"write {i} of the round, meant for {owner} ({len(data)} "
+                             f"bytes{after}), landed in {name}")
+        return "\n".join(found)
 
     def expected_line(self, device: str, size: int) -> Optional[str]:
         return f"wrote {size}"
 
     def make_round(self, number: int) -> Round:
         forward: Dict[str, bytes] = {f"printer@{d}": b"" for d in self.devices}
+        self.chunks.setdefault(number, [])
         lines: List[str] = []
         output: List[str] = []
         selects = 0
@@ -424,6 +456,7 @@ class DaisyPpdev(Kind):
                 data = self.rng.randbytes(self.rng.randint(64, 512))
                 guest = self.data_file(f"daisy-{number}-{i}-{device}.bin", data)
                 forward[f"printer@{device}"] += data
+                self.chunks[number].append((f"printer@{device}", data))
                 lines.append(self.write(device, guest) + " || exit 1")
                 line = self.expected_line(device, len(data))
                 if line is not None:
@@ -432,7 +465,6 @@ class DaisyPpdev(Kind):
         script = self.tmp_path / "data" / f"daisy-{number}.sh"
         script.write_text("\n".join(lines) + "\n")
         self.files.append((script, f"/root/daisy-{number}.sh"))
-        self.bytes_total = sum(len(d) for d in forward.values())
         return Round(number, f"sh /root/daisy-{number}.sh", selects,
                      forward=forward, output=output)
 
@@ -447,10 +479,10 @@ class DaisyPpdev(Kind):
         return self.rng.uniform(0, 0.020)
 
     def check_source(self, vm: Machine, rnd: Round, progress: int) -> None:
-        # the data is not all there yet either
+        # not all the data is there yet either
         sent = received(vm, [p.qom_id for p in vm.chain.peripherals]) - self.at_start
-        assert 0 < sent < sum(len(d) for d in rnd.forward.values()), \
-            f"the switch came after {sent} bytes: not in the middle of the loop"
+        assert sent < sum(len(d) for d in rnd.forward.values()), \
+            f"the switch came after all {sent} bytes: not in the middle of the loop"
 
 
 class DaisyLpt1284(DaisyPpdev):
@@ -553,6 +585,19 @@ class Switcher:
         dst.qmp().command("migrate-incoming", uri=self.uri)
         self.pending = dst
 
+    def begin(self, src: Machine) -> None:
+        """Once the transfer runs: a migration starts, live (the RAM is
+        copied while the guest goes on), held back (bandwidth) so that it
+        cannot end before the switch; and it pauses before the device
+        state goes (pause-before-switchover) in case it would."""
+        if self.method != "migrate":
+            return
+        mon = src.qmp()
+        mon.command("migrate-set-capabilities", capabilities=[
+            {"capability": "pause-before-switchover", "state": True}])
+        mon.command("migrate-set-parameters", **{"max-bandwidth": 256 << 10})
+        mon.command("migrate", uri=self.uri)
+
     def switch(self, src: Machine, number: int) -> Machine:
         """The VM (stopped) goes from ``src`` to a new QEMU, loaded, paused."""
         mon = src.qmp()
@@ -560,7 +605,8 @@ class Switcher:
             dst = self.pending
             assert dst is not None
             mon.command("migrate-set-parameters", **{"max-bandwidth": 1 << 34})
-            mon.command("migrate", uri=self.uri)
+            self._wait_migrated(mon, "source", "pre-switchover")
+            mon.command("migrate-continue", state="pre-switchover")
             self._wait_migrated(mon, "source")
             self._wait_migrated(dst.qmp(), "destination")
             src.shutdown()
@@ -579,12 +625,12 @@ class Switcher:
         return dst
 
     @staticmethod
-    def _wait_migrated(mon: Any, side: str) -> None:
+    def _wait_migrated(mon: Any, side: str, until: str = "completed") -> None:
         deadline = time.monotonic() + 120
         while True:
             info = mon.command("query-migrate")
             status = info.get("status")
-            if status == "completed":
+            if status == until:
                 return
             assert status not in ("failed", "cancelled"), f"{side}: migration {info}"
             assert time.monotonic() < deadline, f"{side}: migration not done: {info}"
@@ -656,7 +702,11 @@ def run_rounds(case: Kind, switcher: Switcher, make_machine: Callable[..., Machi
                         f"echo \"lptrig-xfer{rnd.number}-done rc=$?\"\n")
         deadline = time.monotonic() + TRANSFER_TIMEOUT
         polls = 0
+        begun = False
         while progress() - base < target:
+            if not begun and progress() > base:
+                switcher.begin(vm)
+                begun = True
             polls += 1
             if polls % 50 == 0:
                 done = marker.search(vm.console_log.read_text(errors="replace"))
@@ -667,6 +717,8 @@ def run_rounds(case: Kind, switcher: Switcher, make_machine: Callable[..., Machi
             assert time.monotonic() < deadline, \
                 f"{ctx}: no progress to {target} of {rnd.total} ({progress() - base})"
             time.sleep(0.0005)
+        if not begun:
+            switcher.begin(vm)
         mon = vm.qmp()
         fault_at = None
         if case.fault is not None:
@@ -683,7 +735,7 @@ def run_rounds(case: Kind, switcher: Switcher, make_machine: Callable[..., Machi
                 return time.monotonic() - last[1] > 0.5
             wait_until("the transfer to block", blocked, 30)
             fault_at = last[0]
-        elif case.delay():
+        else:
             time.sleep(case.delay())
         mon.command("stop")
         at = progress() - base
@@ -708,7 +760,8 @@ def run_rounds(case: Kind, switcher: Switcher, make_machine: Callable[..., Machi
         for name in names:
             assert got[name] == stream[name][start[name]:split[name]], \
                 (f"{ctx}: {name} on the source: {len(got[name])} bytes, expected "
-                 f"bytes {start[name]}-{split[name]} of the {len(stream[name])} sent")
+                 f"bytes {start[name]}-{split[name]} of the {len(stream[name])} sent\n"
+                 + case.explain(rnd, name, got[name]))
         start = split
 
         dmon = dst.qmp()
@@ -737,7 +790,8 @@ def run_rounds(case: Kind, switcher: Switcher, make_machine: Callable[..., Machi
         for name in names:
             assert got[name] == stream[name][start[name]:], \
                 (f"{ctx}: {name} on the destination: {len(got[name])} bytes, expected "
-                 f"bytes {start[name]}-{len(stream[name])} of the data")
+                 f"bytes {start[name]}-{len(stream[name])} of the data\n"
+                 + case.explain(rnd, name, got[name]))
         for p in dst.chain.peripherals:
             if p.name in names:
                 assert qmp.qom_get(dmon, peripheral_path(p.qom_id), "received") == \

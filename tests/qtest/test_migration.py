@@ -29,8 +29,9 @@ from lptrig import qmp
 from lptrig.chain import Chain, Peripheral
 from lptrig.qtest import QTest
 
-from host1284 import (CONTROL, DATA, DESELECT_ALL, ECR, FIFO, NIBBLE, PPFIFO, PS2, STATUS,
-                      TEST, CppFailed, Host, assign_addrs, cpp, print_compat, select)
+from host1284 import (CONTROL, DATA, DESELECT_ALL, ECR, FIFO, NIBBLE, PPFIFO, PS2, S_ERROR,
+                      SELECT, STATUS, TEST, CppFailed, Host, assign_addrs, cpp, print_compat,
+                      select)
 
 CHAIN = "/machine/peripheral/lpt0/lpt0.0"
 
@@ -158,36 +159,45 @@ def test_state_survives_migration(tmp_path: Path) -> None:
 
 # -- the data lines hold 0xAA at the switch ------------------------------------
 
-def test_a_command_packet_after_data_ending_in_0xaa(tmp_path: Path) -> None:
+@pytest.mark.parametrize("packet", ["deselect", "select"])
+def test_a_command_packet_after_data_ending_in_0xaa(tmp_path: Path, packet: str) -> None:
     """The last byte printed before the switch was 0xAA, the first byte of
-    the 1284.3 prefix: the data lines still hold it when the next packet
-    begins (Linux's cpp_daisy() writes AA again, the lines do not change).
-    After the load the deselect is still seen and the end device gets the
-    next bytes, never the daisy device.  (Not specific to migration: the
-    same sequence fails without one when the device misses the packet.)"""
+    the 1284.3 prefix, so the data lines still hold it when the next command
+    packet begins: Linux's cpp_daisy() writes AA again and the lines do not
+    change.  After the load that packet is still seen: a deselect (after
+    bytes to a selected daisy device), and the end device gets the next
+    bytes; or a select (after bytes to the end device), and the daisy device
+    gets them.  (Not specific to migration: the same sequence fails without
+    one when the devices miss the packet.)"""
     chain = Chain.parse("printer@0,printer@end")
     image = tmp_path / "vmstate.bin"
     with QTest(tmp_path / "src", chain) as src:
         src.outb(ECR, PS2 | 0x14)
         assert assign_addrs(src) == 1
-        assert select(src, 0)
-        print_compat(src, b"daisy \xaa")
+        if packet == "deselect":
+            assert select(src, 0)
+        print_compat(src, b"before \xaa")
         assert qmp.qom_get(src.qmp(), CHAIN, "host-data") == 0xAA
         migrate_to(src, image)
     with load_from(tmp_path / "dst", chain, image) as dst:
         try:
-            cpp(dst, DESELECT_ALL)
+            status = cpp(dst, DESELECT_ALL if packet == "deselect" else SELECT + 0)
         except CppFailed as exc:
             raise AssertionError(
-                f"the deselect packet after a data byte 0xAA was not answered ({exc}): "
+                f"the {packet} packet after a data byte 0xAA was not answered ({exc}): "
                 "the daisy devices missed its AA, already on the lines") from None
-        print_compat(dst, b"end")
+        if packet == "select":
+            assert status & S_ERROR, f"select 0 not acknowledged (status {status:#04x})"
+        print_compat(dst, b"after")
         out = {name: path.read_bytes()
                for name, path in chain.output_files(dst.rundir).items()}
-        assert out == {"printer@0": b"", "printer@end": b"end"}
+        assert out == ({"printer@0": b"", "printer@end": b"after"} if packet == "deselect"
+                       else {"printer@0": b"after", "printer@end": b""})
     src_out = {name: path.read_bytes()
                for name, path in chain.output_files(tmp_path / "src").items()}
-    assert src_out == {"printer@0": b"daisy \xaa", "printer@end": b""}
+    assert src_out == ({"printer@0": b"before \xaa", "printer@end": b""}
+                       if packet == "deselect"
+                       else {"printer@0": b"", "printer@end": b"before \xaa"})
 
 
 # -- a corrupted stream is refused ----------------------------------------------

@@ -135,6 +135,19 @@ static Lpt1284Dot3Phase lpt1284_dot3_next(Lpt1284Dot3Phase phase,
     return data == prefix[0] ? LPT1284_DOT3_AA : LPT1284_DOT3_IDLE;
 }
 
+/*
+ * Where a decoder goes back to after a strobe or nInit ended its packet:
+ * idle, or already past the first prefix byte when the host leaves 0xAA on
+ * the lines.  Linux's cpp_daisy() writes 0xAA again after a data byte 0xAA:
+ * the lines do not change, and without this the whole packet would be
+ * missed.
+ */
+static Lpt1284Dot3Phase lpt1284_dot3_restart(Lpt1284Chain *chain)
+{
+    return !chain->host_reverse && chain->host_data == 0xaa ?
+           LPT1284_DOT3_AA : LPT1284_DOT3_IDLE;
+}
+
 static void lpt1284_dot3_deselect(Lpt1284Peripheral *p)
 {
     if (p->selected) {
@@ -292,14 +305,14 @@ bool lpt1284_dot3_host_changed(Lpt1284Chain *chain, uint8_t old_data,
             if (!(p->selected && lpt1284_peripheral_ninit_is_protocol(p))) {
                 lpt1284_dot3_deselect(p);
             }
-            phase = LPT1284_DOT3_IDLE;
+            phase = lpt1284_dot3_restart(chain);
             p->dot3_passing = false;
         } else if ((fell & LPT1284_NSTROBE) && phase != LPT1284_DOT3_IDLE) {
             if (phase == LPT1284_DOT3_COMMAND) {
                 command = true;
             } else {
                 /* A strobed byte is data: no command packet after all */
-                phase = LPT1284_DOT3_IDLE;
+                phase = lpt1284_dot3_restart(chain);
             }
         }
         if (data_changed) {
