@@ -7,6 +7,7 @@ and the exact QEMU command line are printed.
 """
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Set
@@ -53,9 +54,17 @@ def pytest_configure(config: pytest.Config) -> None:
                                    "halt_on_error=1:abort_on_error=1")
 
 
+#: what makes a sanitizer log file a report (ASan also logs a warning that
+#: QEMU's coroutines use swapcontext: that alone is not one)
+_REPORT = re.compile(r"ERROR: \w+Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
+
+
 def _sanitizer_reports() -> Set[Path]:
     logs = os.environ.get("LPTRIG_SANITIZER_LOGS")
-    return set(Path(logs).glob("report*")) if logs else set()
+    if not logs:
+        return set()
+    return {p for p in Path(logs).glob("report*")
+            if _REPORT.search(p.read_text(errors="replace"))}
 
 
 @pytest.fixture(autouse=True)
