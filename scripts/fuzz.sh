@@ -12,7 +12,7 @@
 #                            a LapLink cable to lpt1 at the end, a VCD trace
 #   lpt1 0x278 IRQ 5 DMA 1   printer@0 (a faulty one), LapLink to lpt0,
 #                            a 4-byte FIFO
-#   lpt2 0x3bc IRQ 6 DMA 0   the I2C adapter with tmp105 and a 24c32 EEPROM
+#   lpt2 0x3b8 IRQ 6 DMA 0   the I2C adapter with tmp105 and a 24c32 EEPROM
 #   lpt3 0x268 IRQ 10 no DMA a PPS source (fast pulses), no EPP
 # QEMU_FUZZ_OBJECTS: the controllers (isa-lpt1284: both their I/O ranges)
 # and the i8257 DMA controller, so that the fuzzer can program transfers.
@@ -45,7 +45,7 @@ src=$qdir/src
 W=$LPTRIG_CACHE/fuzz
 mkdir -p "$W/corpus" "$W/crashes"
 
-QEMU_FUZZ_ARGS=$(tr '\n' ' ' <<'EOT'
+QEMU_FUZZ_ARGS="-L $qdir/firmware "$(tr '\n' ' ' <<'EOT'
 -machine pc -nodefaults
 -device isa-lpt1284,id=lpt0,iobase=0x378,irq=7,dma=3,trace-vcd=/dev/null
 -chardev null,id=c0 -device ieee1284-printer,bus=lpt0.0,chardev=c0,addr=0
@@ -56,7 +56,7 @@ QEMU_FUZZ_ARGS=$(tr '\n' ' ' <<'EOT'
 -device isa-lpt1284,id=lpt1,iobase=0x278,irq=5,dma=1,fifo-depth=4
 -chardev null,id=c4 -device ieee1284-printer,bus=lpt1.0,chardev=c4,addr=0,drop=3,corrupt=5,arm=paper-out,arm-after=7,device-id-error=truncated
 -device ieee1284-laplink,id=ll1,bus=lpt1.0,peer=ll0
--device isa-lpt1284,id=lpt2,iobase=0x3bc,irq=6,dma=0
+-device isa-lpt1284,id=lpt2,iobase=0x3b8,irq=6,dma=0
 -device ieee1284-i2c,id=i2c,bus=lpt2.0
 -device tmp105,bus=i2c.0,address=0x48
 -device at24c-eeprom,bus=i2c.0,address=0x50,rom-size=4096
@@ -94,8 +94,8 @@ grep -E '^stat::' "$W/last-run.log" | sed 's/^/  /' >&2 || true
 grep -E '^#[0-9]+ +DONE' "$W/last-run.log" | tail -1 | sed 's/^/  /' >&2 || true
 # -print_coverage lists each instrumented function with "edges: A/B" and
 # its file; sum them per file of ours.
-grep -E '^(COVERED|UNCOVERED)_FUNC' "$W/last-run.log" |
-	grep -E '/hw/char/(lpt1284|ieee1284)[^/]*\.c' |
+{ grep -E '^(COVERED|UNCOVERED)_FUNC' "$W/last-run.log" || true; } |
+	{ grep -E '/hw/char/(lpt1284|ieee1284)[^/]*\.c' || true; } |
 	awk '{
 		for (i = 1; i <= NF; i++) {
 			if ($i == "edges:") { split($(i + 1), e, "/"); }
@@ -115,9 +115,10 @@ fi
 new=$(comm -13 <(echo "$before") <(find "$W/crashes" -maxdepth 1 -type f \( -name 'crash-*' \
 	-o -name 'leak-*' -o -name 'timeout-*' \) ! -name '*.*' | sort))
 if [ -n "$new" ] || [ "$rc" -ne 0 ]; then
-	grep -E -A30 'ERROR: AddressSanitizer|runtime error|deadly signal|ERROR: libFuzzer' \
-		"$W/last-run.log" | head -60 >&2 || true
+	{ grep -E -A30 'ERROR: AddressSanitizer|runtime error|deadly signal|ERROR: libFuzzer' \
+		"$W/last-run.log" || tail -20 "$W/last-run.log"; } | head -60 >&2
 	for f in $new; do reproducer "$f"; done
+	[ -n "$new" ] || die "the fuzzer failed (exit $rc) without a crash input: see $W/last-run.log"
 	die "the fuzzer found a crash (exit $rc): see $W/last-run.log and the reproducers above"
 fi
 log "no crash in $seconds s; corpus now $(find "$W/corpus" -type f | wc -l) inputs"
