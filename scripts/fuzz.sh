@@ -6,14 +6,16 @@
 # the controllers and of the ISA DMA controller, and generic-fuzz fills the
 # memory the DMA engine reads with fuzzer data.
 #
-# The machine (QEMU_FUZZ_ARGS): four ports with every peripheral kind and
-# every option that changes the code paths:
-#   lpt0 0x378 IRQ 7 DMA 3   printer@0 loopback@1 printer@2 loopback@3,
-#                            a LapLink cable to lpt1 at the end, a VCD trace
-#   lpt1 0x278 IRQ 5 DMA 1   printer@0 (a faulty one), LapLink to lpt0,
-#                            a 4-byte FIFO
+# The machine (QEMU_FUZZ_ARGS): five ports with every peripheral kind and
+# every option that changes the code paths.  IEEE 1284 devices sit at the
+# end of a chain too, where the host reaches them without a 1284.3 select:
+#   lpt0 0x378 IRQ 7 DMA 3   printer@0 loopback@1 printer@2 loopback@3 and a
+#                            printer at the end, a VCD trace
+#   lpt1 0x278 IRQ 5 DMA 1   a faulty printer@0 and a loopback at the end
+#                            (64 bytes), a 4-byte FIFO
 #   lpt2 0x3b8 IRQ 6 DMA 0   the I2C adapter with tmp105 and a 24c32 EEPROM
 #   lpt3 0x268 IRQ 10 no DMA a PPS source (fast pulses), no EPP
+#   lpt4 0x2e8 IRQ 11 no DMA a LapLink cable to a null chardev, no ECP
 # QEMU_FUZZ_OBJECTS: the controllers (isa-lpt1284: both their I/O ranges)
 # and the i8257 DMA controller, so that the fuzzer can program transfers.
 #
@@ -52,16 +54,18 @@ QEMU_FUZZ_ARGS="-L $qdir/firmware "$(tr '\n' ' ' <<'EOT'
 -chardev null,id=c1 -device ieee1284-loopback,bus=lpt0.0,chardev=c1,addr=1,size=64
 -chardev null,id=c2 -device ieee1284-printer,bus=lpt0.0,chardev=c2,addr=2,busy-ns=0,ack-ns=0
 -chardev null,id=c3 -device ieee1284-loopback,bus=lpt0.0,chardev=c3,addr=3
--device ieee1284-laplink,id=ll0,bus=lpt0.0,peer=ll1
+-chardev null,id=c4 -device ieee1284-printer,bus=lpt0.0,chardev=c4
 -device isa-lpt1284,id=lpt1,iobase=0x278,irq=5,dma=1,fifo-depth=4
--chardev null,id=c4 -device ieee1284-printer,bus=lpt1.0,chardev=c4,addr=0,drop=3,corrupt=5,arm=paper-out,arm-after=7,device-id-error=truncated
--device ieee1284-laplink,id=ll1,bus=lpt1.0,peer=ll0
+-chardev null,id=c5 -device ieee1284-printer,bus=lpt1.0,chardev=c5,addr=0,drop=3,corrupt=5,arm=paper-out,arm-after=7,device-id-error=truncated
+-chardev null,id=c6 -device ieee1284-loopback,bus=lpt1.0,chardev=c6,size=64
 -device isa-lpt1284,id=lpt2,iobase=0x3b8,irq=6,dma=0
 -device ieee1284-i2c,id=i2c,bus=lpt2.0
 -device tmp105,bus=i2c.0,address=0x48
 -device at24c-eeprom,bus=i2c.0,address=0x50,rom-size=4096
 -device isa-lpt1284,id=lpt3,iobase=0x268,irq=10,dma=-1,epp=off
 -device ieee1284-pps,bus=lpt3.0,period-ns=200000,width-ns=50000,jitter-ns=10000
+-device isa-lpt1284,id=lpt4,iobase=0x2e8,irq=11,dma=-1,ecp=off
+-chardev null,id=c7 -device ieee1284-laplink,bus=lpt4.0,chardev=c7
 EOT
 )
 QEMU_FUZZ_OBJECTS="isa-lpt1284 i8257"
