@@ -24,11 +24,13 @@ PKGS=(
 	# reading cable traces (VCD): sigrok's decoders, GTKWave's vcd2fst,
 	# matplotlib for lptrig trace-png
 	sigrok-cli gtkwave python3-matplotlib
+	# syscall fuzzing of the guest driver (tests/soak; the debug image too)
+	trinity
 )
 for group in "$@"; do
 	case "$group" in
-	# the debug kernel's build (linux-source-6.1 is above); trinity for the image
-	debug) PKGS+=(libssl-dev trinity) ;;
+	# the debug kernel's build (linux-source-6.1 is above)
+	debug) PKGS+=(libssl-dev) ;;
 	# QEMU --enable-fuzzing; llvm for llvm-symbolizer (libFuzzer's coverage report)
 	fuzz) PKGS+=(clang libfuzzer-14-dev llvm) ;;
 	*)
