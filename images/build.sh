@@ -177,19 +177,20 @@ if up_to_date "$key"; then
 	exit 0
 fi
 
-# Unpack the kernel package once (no install on the host).
+# The kernel and its modules: the debug kernel's build, or Debian's package
+# unpacked once (no install on the host).
 if [ "$KFLAVOUR" = debug ]; then
 	KMOD=$DEBUG_KERNEL/root/lib/modules/$KVER
 	VMLINUZ=$KDIR/arch/x86/boot/bzImage
-elif [ ! -f "$KTREE/.unpacked" ]; then
-	log "unpacking ${DEB##*/}"
-	rm -rf "$KTREE" "$KTREE.tmp"
-	mkdir -p "$KTREE.tmp"
-	dpkg -x "$DEB" "$KTREE.tmp"
-	touch "$KTREE.tmp/.unpacked"
-	mv "$KTREE.tmp" "$KTREE"
-fi
-if [ "$KFLAVOUR" != debug ]; then
+else
+	if [ ! -f "$KTREE/.unpacked" ]; then
+		log "unpacking ${DEB##*/}"
+		rm -rf "$KTREE" "$KTREE.tmp"
+		mkdir -p "$KTREE.tmp"
+		dpkg -x "$DEB" "$KTREE.tmp"
+		touch "$KTREE.tmp/.unpacked"
+		mv "$KTREE.tmp" "$KTREE"
+	fi
 	KMOD=$KTREE/lib/modules/$KVER
 	VMLINUZ=$KTREE/boot/vmlinuz-$KVER
 fi
@@ -234,10 +235,11 @@ fi
 if [ "$KFLAVOUR" = debug ]; then
 	for p in "${DEBUG_PROGRAMS[@]}"; do
 		install -D -m 755 "$p" "$st/usr/bin/${p##*/}"
-		for lib in $(ldd "$p" | grep -oE '/[^ ]+'); do
+		mapfile -t libs < <(ldd "$p" | grep -oE '/[^ ]+')
+		for lib in "${libs[@]}"; do
 			install -D -m 755 "$(readlink -f "$lib")" "$st$lib"
 		done
-		log "debug program: /usr/bin/${p##*/} (+ $(ldd "$p" | grep -cE '/[^ ]+') libraries)"
+		log "debug program: /usr/bin/${p##*/} (+ ${#libs[@]} libraries)"
 	done
 fi
 

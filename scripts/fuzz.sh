@@ -82,7 +82,7 @@ reproducer() {
 	local input=$1
 	QTEST_LOG=1 FUZZ_SERIALIZE_QTEST=1 "$fuzzer" --fuzz-target=generic-fuzz \
 		"$input" >/dev/null 2>"$input.log" || true
-	python3 "$src/scripts/oss-fuzz/reorder_fuzzer_qtest_trace.py" "$input.log" >"$input.qtest"
+	/usr/bin/python3 "$src/scripts/oss-fuzz/reorder_fuzzer_qtest_trace.py" "$input.log" >"$input.qtest"
 	log "reproducer: $input.qtest ($(wc -l <"$input.qtest") qtest commands)"
 }
 

@@ -14,7 +14,7 @@ from typing import Callable, Dict, Iterator, List, Set
 
 import pytest
 
-from lptrig import accel
+from lptrig import accel, paths
 from lptrig.chain import Chain
 from lptrig.machine import Machine
 from lptrig.qtest import QTest
@@ -45,8 +45,7 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("LPTRIG_SANITIZE") != "1" or hasattr(config, "workerinput"):
         return          # not asked for, or an xdist worker (it inherits the env)
-    cache = Path(os.environ.get("LPTRIG_CACHE") or Path.home() / ".cache" / "lptrig")
-    logs = cache / "sanitizer" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")
+    logs = paths.cache_dir() / "sanitizer" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")
     logs.mkdir(parents=True)
     os.environ["LPTRIG_SANITIZER_LOGS"] = str(logs)
     os.environ["ASAN_OPTIONS"] = f"log_path={logs}/report:detect_leaks=0:abort_on_error=1"

@@ -33,7 +33,7 @@ from lptrig.machine import Machine
 
 SPEC = "printer@0,loopback@1,printer@2,printer@end"
 PRINTERS = {"0": "printer@0", "2": "printer@2", "4": "printer@end"}
-#: printer QOM paths and the knobs the host switches: on for a moment, off
+#: the printer knobs the host switches: (knob, on value, off value)
 FAULTS: List[Tuple[str, object, object]] = [
     ("offline", True, False), ("paper-out", True, False), ("fault", True, False),
     ("busy-stall", 3000, 0),
