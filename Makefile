@@ -8,6 +8,16 @@ PYTHON := /usr/bin/python3
 LPTRIG_CACHE ?= $(HOME)/.cache/lptrig
 export LPTRIG_CACHE
 PYTEST_ARGS ?= -n auto
+# make test SHARD=i/N: slice i of N of the suite (lptrig.pytest_plugin),
+# so N machines split it; scripts/junit-merge.py merges their JUnit XML
+SHARD ?=
+ifneq ($(SHARD),)
+ifeq ($(shell echo '$(SHARD)' | awk -F/ '/^[1-9][0-9]*\/[1-9][0-9]*$$/ && $$1 <= $$2 {print "ok"}'),)
+$(error SHARD=$(SHARD): write it as I/N with 1 <= I <= N, e.g. SHARD=2/3)
+endif
+endif
+JUNIT_DIR := $(LPTRIG_CACHE)/junit
+JUNIT := $(JUNIT_DIR)/lptrig$(if $(SHARD),-shard-$(subst /,-of-,$(SHARD))).xml
 ARGS ?=
 
 # Reliability variants (README "Reliability"):
@@ -52,8 +62,11 @@ demo: all
 run: all
 	@$(LPTRIG) run $(ARGS)
 
+# JUnit XML to $(JUNIT) (each test's result directory is its lptrig_logs property)
 test: all
-	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest $(PYTEST_ARGS) tests
+	@mkdir -p $(JUNIT_DIR)
+	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest $(PYTEST_ARGS) \
+		$(if $(SHARD),--lptrig-shard=$(SHARD)) --junitxml=$(JUNIT) tests
 
 # Both benchmarks run even when the first fails; make fails if either did.
 bench: all

@@ -21,6 +21,8 @@ PKGS=(
 	libelf-dev bc
 	# rig; qemu-img for the qcow2 image of the savevm/loadvm tests
 	python3-pytest python3-pytest-xdist python3-pytest-timeout qemu-utils
+	# merging the JUnit XML of make test SHARD=i/N runs (scripts/junit-merge.py)
+	python3-junitparser
 	# reading cable traces (VCD): sigrok's decoders, GTKWave's vcd2fst,
 	# matplotlib for lptrig trace-png
 	sigrok-cli gtkwave python3-matplotlib

@@ -1,9 +1,13 @@
-"""Fixtures shared by every lptrig test.
+"""What every lptrig test shares.
 
-Each test gets its own run directory (pytest's ``tmp_path``) holding the
-QEMU log, the console log, traces and the peripherals' output files, so
-tests run in parallel (``pytest -n auto``).  When a test fails the paths
-and the exact QEMU command line are printed.
+The fixtures (``make_machine``, ``make_qtest``, ``lptrig_machine`` with the
+``lptrig_chain`` marker, ...) come from lptrig's pytest plugin,
+``harness/lptrig/pytest_plugin.py``, the same one other projects load: each
+test gets its own result directory holding the QEMU log, the console log,
+traces and the peripherals' output files, so tests run in parallel
+(``pytest -n auto``); a failing test's directory is kept and printed with
+the exact QEMU command line.  Here: the report header, the sanitizer check
+of ``make test SANITIZE=1`` and the fault matrices' tables.
 """
 
 import os
@@ -15,9 +19,9 @@ from typing import Callable, Dict, Iterator, List, Set
 import pytest
 
 from lptrig import accel, paths
-from lptrig.chain import Chain
-from lptrig.machine import Machine
 from lptrig.qtest import QTest
+
+pytest_plugins = ["lptrig.pytest_plugin"]
 
 BASE = 0x378
 ECP = BASE + 0x400
@@ -86,72 +90,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
-    if report.when == "call" and report.failed:
-        for where in getattr(item, "_lptrig_runs", []):
-            report.sections.append(("lptrig", where()))
-
-
-def _remember(request: pytest.FixtureRequest, describe: Callable[[], str]) -> None:
-    runs = getattr(request.node, "_lptrig_runs", [])
-    runs.append(describe)
-    request.node._lptrig_runs = runs
-
-
-@pytest.fixture
-def make_qtest(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., QTest]]:
-    """``make_qtest(spec="printer@end", **controller)``: a started QTest."""
-    started: List[QTest] = []
-
-    def make(spec: str = "printer@end", *, stock: bool = False, **kwargs: object) -> QTest:
-        rundir = tmp_path / f"qtest{len(started)}"
-        chain = Chain.stock() if stock else Chain.parse(spec, **kwargs)
-        qt = QTest(rundir, chain, trace=["lpt1284*", "ieee1284*"])
-        _remember(request, lambda: f"run directory: {rundir}\n"
-                                   f"QEMU: {qt.command_line()}")
-        started.append(qt)
-        qt.start()
-        return qt
-
-    yield make
-    for qt in started:
-        qt.close()
+@pytest.fixture(autouse=True)
+def _result_dir(lptrig_result_dir: Path) -> Path:
+    """Every lptrig test has a result directory (its JUnit ``lptrig_logs``),
+    also those that start no QEMU through the plugin's fixtures."""
+    return lptrig_result_dir
 
 
 @pytest.fixture
 def qt(make_qtest: Callable[..., QTest]) -> QTest:
     """The default chain (a printer at the end) under qtest."""
     return make_qtest()
-
-
-@pytest.fixture
-def make_machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Machine]]:
-    """``make_machine(chain, **machine_args)``: a booted guest, ready for commands.
-
-    At teardown the guest is shut down and its console is checked: a
-    ``BUG:``, ``Oops``, ``WARNING:`` or hung task fails the test.
-    """
-    started: List[Machine] = []
-
-    def make(chain: Chain, **kwargs: object) -> Machine:
-        rundir = tmp_path / f"guest{len(started)}"
-        vm = Machine(rundir, chain, **kwargs)  # type: ignore[arg-type]
-        _remember(request, lambda: f"run directory: {rundir}\n"
-                                   f"console: {vm.console_log}\n"
-                                   f"QEMU: {vm.command_line()}")
-        started.append(vm)
-        vm.start()
-        vm.wait_ready()
-        return vm
-
-    yield make
-    for vm in started:
-        vm.shutdown()
-    for vm in started:
-        vm.check_console()
 
 
 # The fault matrices (tests/faults/test_matrix*.py) record a row each as a
