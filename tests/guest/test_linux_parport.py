@@ -14,6 +14,7 @@ import pytest
 
 from lptrig.chain import Chain
 from lptrig.machine import Machine
+from lptrig.pytest_plugin import Outputs
 
 pytestmark = pytest.mark.guest
 
@@ -30,8 +31,11 @@ FULL_BANNER = ("parport0: PC-style at 0x378 (0x778), irq 7, dma 3 "
                "[PCSPP,TRISTATE,COMPAT,EPP,ECP,DMA]")
 
 
-def test_parport_pc_finds_port_through_acpi(make_machine: Callable[..., Machine]) -> None:
-    vm = make_machine(Chain.parse("printer@end"))
+# The fixtures of lptrig's pytest plugin, as other projects use them: the
+# chain from the marker, a guest booted with it
+@pytest.mark.lptrig_chain("printer@end")
+def test_parport_pc_finds_port_through_acpi(lptrig_machine: Machine) -> None:
+    vm = lptrig_machine
     out = vm.console.check("dmesg")
     assert re.search(r"parport_pc 00:0\d: reported by Plug and Play ACPI", out)
     # Debian's parport_pc has no FIFO support: it sees SPP, PS/2 and EPP
@@ -50,8 +54,10 @@ def test_parport_pc_finds_port_through_acpi(make_machine: Callable[..., Machine]
     assert "0778" not in ioports
 
 
-def test_fifo_parport_pc_banner(make_machine: Callable[..., Machine]) -> None:
-    vm = make_machine(Chain.parse("printer@end"), modules=FIFO_MODULES)
+@pytest.mark.lptrig_chain("printer@end")
+@pytest.mark.lptrig_machine(modules=FIFO_MODULES)
+def test_fifo_parport_pc_banner(lptrig_machine: Machine) -> None:
+    vm = lptrig_machine
     assert banner(vm) == FULL_BANNER
     ioports = vm.console.check("cat /proc/ioports")
     assert re.search(r"0778-077a : parport0", ioports)
@@ -76,11 +82,11 @@ def test_autoprobe_shows_device_id(make_machine: Callable[..., Machine],
     assert hardware.split() == ["888", "1912", "7"]
 
 
+@pytest.mark.lptrig_chain("printer@end", props={"ps2": "off", "epp": "off", "ecp": "off"})
 @pytest.mark.parametrize("modules", ["parport_pc,lp,ppdev", FIFO_MODULES])
-def test_plain_spp_port(make_machine: Callable[..., Machine], modules: str) -> None:
-    vm = make_machine(Chain.parse("printer@end",
-                                  props={"ps2": "off", "epp": "off", "ecp": "off"}),
-                      modules=modules)
+def test_plain_spp_port(make_machine: Callable[..., Machine], lptrig_chain: Chain,
+                        modules: str) -> None:
+    vm = make_machine(lptrig_chain, modules=modules)
     assert banner(vm) == "parport0: PC-style at 0x378, irq 7 [PCSPP]"
 
 
@@ -106,16 +112,17 @@ def test_lp_random_bytes_arrive_identical(make_machine: Callable[..., Machine],
     assert received == src.read_bytes()
 
 
+@pytest.mark.lptrig_chain("printer@end")
 def test_lp_one_mib_through_fifo_and_dma(make_machine: Callable[..., Machine],
-                                        tmp_path: Path) -> None:
+                                        lptrig_chain: Chain, tmp_path: Path) -> None:
     size = 1024 * 1024
     src = _random_file(tmp_path, size, seed=1994)
-    chain = Chain.parse("printer@end")
-    vm = make_machine(chain, modules=FIFO_MODULES, add_files=[(src, "/root/random.bin")],
+    vm = make_machine(lptrig_chain, modules=FIFO_MODULES,
+                      add_files=[(src, "/root/random.bin")],
                       trace=["lpt1284_dma_transfer", "lpt1284_mode"])
     vm.console.check("cat /root/random.bin > /dev/lp0", timeout=300)
     vm.shutdown()
-    assert chain.output_files(vm.rundir)["printer@end"].read_bytes() == src.read_bytes()
+    assert Outputs(vm)["printer@end"] == src.read_bytes()
     # lp negotiated ECP with the printer and went through the ECP FIFO, fed
     # by ISA DMA
     trace = vm.trace_log.read_text()
