@@ -119,6 +119,12 @@ def pytest_configure(config: pytest.Config) -> None:
             parse_shard(shard)
         except LptrigError as exc:
             raise pytest.UsageError(f"--lptrig-shard: {exc}") from None
+    spec = config.getoption("lptrig_chain")
+    if spec is not None:
+        try:
+            Chain.parse(spec)
+        except LptrigError as exc:
+            raise pytest.UsageError(f"--lptrig-chain: {exc}") from None
     if hasattr(config, "workerinput"):
         return          # an xdist worker: the controller chose the directory
     results = config.getoption("lptrig_results")

@@ -161,6 +161,37 @@ def test_merged_shards_are_a_full_run(tmp_path: Path) -> None:
     assert not (tmp_path / "twice.xml").exists()
 
 
+CHAIN_PROJECT = '''
+import pytest
+
+def test_default(lptrig_chain):
+    print("CHAIN", ",".join(p.name for p in lptrig_chain.peripherals))
+
+@pytest.mark.lptrig_chain("loopback@2,printer@end", irq=5)
+def test_marked(lptrig_chain):
+    print("CHAIN", ",".join(p.name for p in lptrig_chain.peripherals), lptrig_chain.irq)
+'''
+
+
+def test_the_chain_comes_from_the_marker_else_the_option(tmp_path: Path) -> None:
+    (tmp_path / "test_chain.py").write_text(CHAIN_PROJECT)
+
+    def chains(*args: str) -> List[str]:
+        run = pytest_run(["-p", "lptrig.pytest_plugin", "-s", "-q", *args], tmp_path)
+        assert run.returncode == 0, run.stdout + run.stderr
+        return re.findall(r"^CHAIN (.*)$", run.stdout.replace(".CHAIN", "\nCHAIN"),
+                          re.MULTILINE)
+
+    assert chains() == ["printer@0,loopback@1,printer@end", "loopback@2,printer@end 5"]
+    assert chains("--lptrig-chain", "printer@1,printer@end") == [
+        "printer@1,printer@end", "loopback@2,printer@end 5"]
+    run = pytest_run(["-p", "lptrig.pytest_plugin", "--lptrig-chain", "plotter@0"], tmp_path)
+    assert run.returncode == 4
+    assert [line for line in run.stderr.splitlines() if line.strip()] == [
+        "ERROR: --lptrig-chain: unknown peripheral kind 'plotter' in chain item "
+        "'plotter@0' (known: i2c, laplink, loopback, pps, printer)"]
+
+
 BAD_SHARDS: List[Tuple[str, str]] = [
     ("0/3", "I must be 1 to N"), ("4/3", "I must be 1 to N"), ("1/0", "I must be 1 to N"),
     ("two/3", "write it as I/N"), ("1-3", "write it as I/N"), ("", "write it as I/N")]
