@@ -26,6 +26,9 @@ PKGS=(
 	sigrok-cli gtkwave python3-matplotlib
 	# syscall fuzzing of the guest driver (tests/soak; the debug image too)
 	trinity
+	# lptrig render: PostScript and PDF pages through Ghostscript, plain
+	# text through enscript (make demo renders a page; tests/cli/test_render.py)
+	ghostscript enscript
 )
 for group in "$@"; do
 	case "$group" in
