@@ -101,11 +101,11 @@ def detect(data: bytes, name: str = "the file") -> Tuple[str, bytes]:
     """(language, job bytes): "PostScript", "PDF" or "text"; raises
     :class:`LptrigError` for an empty job, :class:`UnknownLanguage` otherwise."""
     if not data:
-        raise LptrigError(f"{name} is empty: the printer received nothing")
+        raise LptrigError(f"{name}: empty, the printer received nothing")
     job, pjl = _unwrap_pjl(data)
     job = job.strip(b"\x04")   # the Ctrl-D before and after a Windows driver's job
     if data.startswith(UEL) and not job.strip():
-        raise LptrigError(f"{name} holds no page: only a PJL header ({len(data)} bytes)")
+        raise LptrigError(f"{name}: no page, only a PJL header ({len(data)} bytes)")
     if pjl is not None and pjl in _PJL_LANGUAGES:
         return _PJL_LANGUAGES[pjl], job
     if pjl is None:
@@ -194,7 +194,7 @@ def render(path: Union[str, Path], out: Union[str, Path, None] = None, *,
     if paper not in PAPERS:
         raise LptrigError(f"--paper {paper}: give {' or '.join(PAPERS)}")
     if path.is_dir():
-        raise LptrigError(f"{name} is a directory, not a printer's output file")
+        raise LptrigError(f"{name}: a directory, not a printer's output file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
