@@ -136,7 +136,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="end of the window (default: the end of the trace)")
     page = sub.add_parser("render", help="turn what a printer received into a page: "
                           "PostScript, PDF or plain text to PNG or PDF")
-    page.add_argument("file", metavar="FILE.bin", type=Path)
+    page.add_argument("file", metavar="FILE.bin", type=Path,
+                      help="what a printer received (KIND@ADDR.bin in a run directory)")
     page.add_argument("-o", dest="output", metavar="OUT.png|OUT.pdf", type=Path,
                       help="default: FILE.png next to FILE.bin; a PNG's later pages "
                            "go to OUT-2.png, OUT-3.png, ...")

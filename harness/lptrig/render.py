@@ -233,8 +233,8 @@ def render(path: Union[str, Path], out: Union[str, Path, None] = None, *,
             made = sorted(work.glob("page-*.png"), key=lambda p: int(p.stem[5:]))
             pages = len(made)
         if not pages:
-            raise LptrigError(f"{name}: the {language} job has no page "
-                              "(PostScript that never calls showpage?)")
+            hint = " (PostScript that never calls showpage?)" if language == "PostScript" else ""
+            raise LptrigError(f"{name}: the {language} job has no page{hint}")
         files = page_files(out, pages)
         for src, dst in zip(made, files):
             os.replace(src, dst)
