@@ -28,6 +28,10 @@ PKGS=(
 	sigrok-cli gtkwave python3-matplotlib
 	# syscall fuzzing of the guest driver (tests/soak; the debug image too)
 	trinity
+	# lptrig render: PostScript and PDF pages through Ghostscript, plain
+	# text through enscript (make demo renders a page); PIL reads the pages'
+	# pixels in tests/cli/test_render.py
+	ghostscript enscript python3-pil
 )
 for group in "$@"; do
 	case "$group" in

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import List, NoReturn, Optional, Sequence, Tuple
 
-from . import experiment, faults, traces
+from . import experiment, faults, render, traces
 from .chain import DEFAULT_SPEC, Chain, Peer
 from .errors import CommandTimeout, GuestError, LptrigError
 from .machine import DEFAULT_MODULES, FIFO_MODULE, Machine, with_fifo
@@ -32,6 +32,7 @@ examples:
   python3 -m lptrig run --add ./test.sh:/bin/t.sh -- /bin/t.sh
   python3 -m lptrig run --fifo -- 'dmesg | grep parport0'   FIFO/DMA parport_pc
   python3 -m lptrig cmdline --chain loopback@end   print the QEMU command line
+  python3 -m lptrig render /tmp/o/printer@end.bin  the page it received, as printer@end.png
 
   python3 -m lptrig run --chain pps@end --modules parport_pc,pps_parport \
       --set pps@end:period-ns=500000000 -- 'cat /sys/class/pps/pps0/assert'
@@ -113,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="boot and run COMMAND, or an interactive shell")
     run.add_argument("command", metavar="COMMAND", nargs="*",
                      help="shell command for the guest (after --); none: interactive")
+    run.add_argument("--render", action="store_true",
+                     help="afterwards render each printer's output as a page, "
+                          "KIND@ADDR.png next to its .bin (see: lptrig render)")
     sub.add_parser("cmdline", parents=[common],
                    help="print the QEMU command line for these options")
     exp = sub.add_parser("experiment", help="run fault-injection experiments "
@@ -130,6 +134,17 @@ def _parser() -> argparse.ArgumentParser:
                      help="start of the window, ns of virtual time (default: the start)")
     png.add_argument("--to", dest="end", metavar="NS", type=int, default=None,
                      help="end of the window (default: the end of the trace)")
+    page = sub.add_parser("render", help="turn what a printer received into a page: "
+                          "PostScript, PDF or plain text to PNG or PDF")
+    page.add_argument("file", metavar="FILE.bin", type=Path,
+                      help="what a printer received (KIND@ADDR.bin in a run directory)")
+    page.add_argument("-o", dest="output", metavar="OUT.png|OUT.pdf", type=Path,
+                      help="default: FILE.png next to FILE.bin; a PNG's later pages "
+                           "go to OUT-2.png, OUT-3.png, ...")
+    page.add_argument("--dpi", type=int, default=render.DEFAULT_DPI,
+                      help="PNG resolution (default %(default)s)")
+    page.add_argument("--paper", choices=sorted(render.PAPERS), default=render.DEFAULT_PAPER,
+                      help="for pages that do not set their size (default %(default)s)")
     return parser
 
 
@@ -223,8 +238,27 @@ def _report(machine: Machine) -> None:
         print(f"lptrig: {name + ':':{width}} {path}", file=sys.stderr)
 
 
+def _render_pages(machine: Machine) -> None:
+    """``run --render``: each printer's non-empty output as pages; a file that
+    cannot be rendered is reported, not fatal."""
+    for name, path in machine.chain.output_files(machine.rundir).items():
+        if not name.startswith(("printer@", "stock")) or not path.is_file() \
+                or path.stat().st_size == 0:
+            continue
+        try:
+            files = render.render(path).files
+        except LptrigError as exc:
+            print(f"lptrig: {name} page: not rendered: {exc}", file=sys.stderr)
+            continue
+        for n, page in enumerate(files, 1):
+            label = "page" if len(files) == 1 else f"page {n} of {len(files)}"
+            print(f"lptrig: {name} {label}: {page}", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
     setup = _setup(args)  # bad input stops here, before anything exists
+    if args.render:
+        render.require_tools()
     made = args.out is None
     out = args.out or Path(tempfile.mkdtemp(prefix="lptrig-run-"))
     try:
@@ -256,6 +290,8 @@ def _run(args: argparse.Namespace) -> int:
         machine.shutdown()
         if machine.exitcode is not None:  # QEMU ran: keep and show its logs
             _report(machine)
+            if args.render:
+                _render_pages(machine)
         elif made:  # QEMU never started: leave nothing behind
             shutil.rmtree(out, ignore_errors=True)
     machine.check_console()
@@ -287,6 +323,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.out.suffix.lower() != ".png" or not args.out.parent.is_dir():
                 raise LptrigError(f"{args.out}: give a .png file in an existing directory")
             print(traces.render(args.vcd, args.out, args.start, args.end))
+            return 0
+        if args.action == "render":
+            for line in render.describe(render.render(args.file, args.output, dpi=args.dpi,
+                                                      paper=args.paper)):
+                print(f"lptrig: {line}")
             return 0
         if args.action == "cmdline":
             machine = _machine(_setup(args), (args.out or Path("lptrig-out")).absolute())
