@@ -6,6 +6,8 @@
 #   (none)  what make, make demo and make test need
 #   debug   also what the debug guest kernel and image need (make image DEBUG=1)
 #   fuzz    also clang and libFuzzer for QEMU's fuzzer (make fuzz)
+#   lava    also LAVA's dispatcher and lava-server's device-type templates
+#           (tests/lava parse and run the jobs in lava/ with them)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
@@ -32,15 +34,25 @@ PKGS=(
 	# text through enscript (make demo renders a page); PIL reads the pages'
 	# pixels in tests/cli/test_render.py
 	ghostscript enscript python3-pil
+	# LAVA's job schema (lava_common.schemas): tests/lava validates the job
+	# definitions in lava/ with it
+	lava-common
 )
+lava=0
 for group in "$@"; do
 	case "$group" in
 	# the debug kernel's build (linux-source-6.1 is above)
 	debug) PKGS+=(libssl-dev) ;;
 	# QEMU --enable-fuzzing; llvm for llvm-symbolizer (libFuzzer's coverage report)
 	fuzz) PKGS+=(clang libfuzzer-14-dev llvm) ;;
+	# LAVA's dispatcher (job parser, lava-run).  Heavy: it depends on
+	# libguestfs, Debian's QEMU and the newest linux-headers-amd64.
+	lava)
+		PKGS+=(lava-dispatcher)
+		lava=1
+		;;
 	*)
-		echo "deps: unknown group '$group' (debug, fuzz)" >&2
+		echo "deps: unknown group '$group' (debug, fuzz, lava)" >&2
 		exit 2
 		;;
 	esac
@@ -64,7 +76,27 @@ if ! grep -rqsE '^(deb-src|Types:.*deb-src)' /etc/apt/sources.list \
 	need_src=1
 fi
 
+# lava-server's device-type templates (qemu.jinja2, base.jinja2), which
+# render a LAVA device dictionary, from its Debian package (the version of
+# the installed lava-common) without installing the server.
+lava_templates() {
+	local cache=${LPTRIG_CACHE:-$HOME/.cache/lptrig} ver tmp
+	[ "$lava" -eq 1 ] || return 0
+	[ -f /usr/share/lava-server/device-types/qemu.jinja2 ] && return 0
+	[ -f "$cache/lava/device-types/qemu.jinja2" ] && return 0
+	ver=$(dpkg-query -W -f='${Version}' lava-common)
+	echo "deps: lava-server $ver's device-type templates into $cache/lava"
+	tmp=$(mktemp -d)
+	chmod 755 "$tmp" # apt-get download fetches as _apt
+	(cd "$tmp" && apt-get download -qq "lava-server=$ver" && dpkg-deb -x lava-server_*.deb x)
+	mkdir -p "$cache/lava"
+	rm -rf "$cache/lava/device-types"
+	cp -r "$tmp/x/usr/share/lava-server/device-types" "$cache/lava/device-types"
+	rm -rf "$tmp"
+}
+
 if [ "${#missing[@]}" -eq 0 ] && [ "$need_src" -eq 0 ]; then
+	lava_templates
 	exit 0
 fi
 
@@ -99,5 +131,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	# the guest image.  Keep apt from running update-initramfs/grub for it.
 	# --allow-downgrades: a pinned version (the kernel source) may be older
 	# than what an unrelated apt-get upgrade brought in.
-	$SUDO apt-get install -y -qq --no-install-recommends --allow-downgrades "${missing[@]}"
+	# The pinned kernel packages are always named: without them, apt may
+	# upgrade linux-source-6.1 along with a newer kernel from the same source
+	# package that something else pulls in (lava-dispatcher does).
+	$SUDO apt-get install -y -qq --no-install-recommends --allow-downgrades "${missing[@]}" \
+		"linux-headers-${KVER}=${KPKGVER}" "linux-source-6.1=${KPKGVER}"
 fi
+lava_templates
