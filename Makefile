@@ -63,7 +63,9 @@ run: all
 	@$(LPTRIG) run $(ARGS)
 
 # JUnit XML to $(JUNIT) (each test's result directory is its lptrig_logs property)
+# tests/lava runs LAVA's dispatcher: make test installs it (deps.sh lava).
 test: all
+	@bash scripts/deps.sh lava
 	@mkdir -p $(JUNIT_DIR)
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest $(PYTEST_ARGS) \
 		$(if $(SHARD),--lptrig-shard=$(SHARD)) --junitxml=$(JUNIT) tests

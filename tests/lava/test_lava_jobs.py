@@ -15,6 +15,7 @@
 """
 
 import copy
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -166,8 +167,9 @@ def test_validate_command_fails_on_a_broken_file(tmp_path: Path) -> None:
 # -- the dispatcher's parser, offline -------------------------------------------
 
 def _dispatcher() -> None:
-    pytest.importorskip("lava_dispatcher.parser",
-                        reason="lava-dispatcher is not installed (bash scripts/deps.sh lava)")
+    if importlib.util.find_spec("lava_dispatcher") is None:
+        pytest.fail("lava-dispatcher is not installed: bash scripts/deps.sh lava "
+                    "(make test does)", pytrace=False)
 
 
 def _fake_worker(root: Path) -> Dict[str, Any]:
@@ -247,8 +249,10 @@ def test_broken_job_is_rejected_by_the_dispatcher(breakage: str, tmp_path: Path)
 @pytest.mark.parametrize("definition", lava.JOBS, ids=lambda d: d.stem)
 def test_lava_run_runs_the_job(definition: lava.JobDef, tmp_path: Path) -> None:
     _dispatcher()
-    if os.geteuid() != 0 or shutil.which("lava-run") is None:
-        pytest.skip("lava-run runs as root only")
+    if shutil.which("lava-run") is None:
+        pytest.fail("no lava-run: bash scripts/deps.sh lava (make test does)", pytrace=False)
+    if os.geteuid() != 0:
+        pytest.fail("lava-run runs as root only (make test runs as root)", pytrace=False)
     image = paths.image()
     base = f"file://{image.kernel.parent}"
     # the user's test from a git repository: the example, in a local one
