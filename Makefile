@@ -52,8 +52,11 @@ deps:
 qemu: deps
 	@bash qemu-device/build.sh $(QEMU_FLAGS)
 
+# lptrig's guest image and the RT guest (images/rt/: a foreign guest for
+# tests/guest/test_rt_guest.py)
 image: deps
 	@bash images/build.sh
+	@bash images/rt/build.sh
 
 demo: all
 	@bash scripts/demo.sh
@@ -98,7 +101,8 @@ faults: all
 clean:
 	rm -rf $(LPTRIG_CACHE)/images $(LPTRIG_CACHE)/qemu/build-* $(LPTRIG_CACHE)/qemu/optionrom \
 		$(LPTRIG_CACHE)/parport-fifo/build $(LPTRIG_CACHE)/parport-fifo/stamp \
-		$(LPTRIG_CACHE)/guest-driver $(LPTRIG_CACHE)/guest-driver-debug $(LPTRIG_CACHE)/progs \
+		$(LPTRIG_CACHE)/guest-driver $(LPTRIG_CACHE)/guest-driver-debug \
+		$(LPTRIG_CACHE)/guest-driver-rt $(LPTRIG_CACHE)/progs \
 		$(LPTRIG_CACHE)/parport-fifo-debug $(LPTRIG_CACHE)/debug-kernel/build \
 		$(LPTRIG_CACHE)/debug-kernel/root $(LPTRIG_CACHE)/debug-kernel/stamp
 

@@ -31,11 +31,13 @@ install_if_changed() {
 # are built for.  Default: Debian's pinned kernel and its headers.  With
 # LPTRIG_DEBUG=1 (make image DEBUG=1): lptrig's debug kernel, built from
 # linux-source-6.1 by images/debug-kernel/build.sh, whose build tree is the
-# KDIR of external modules.  Each flavour has its own outputs:
-#   KFLAVOUR       default | debug (the image's name under images/)
+# KDIR of external modules.  With LPTRIG_RT=1 (images/rt/build.sh): Debian's
+# real-time flavour of the pinned kernel, $RT_KVER, and its headers.  Each
+# flavour has its own outputs:
+#   KFLAVOUR       default | debug | rt (the image's name under images/)
 #   KDIR           what external modules build against
 #   EXTRA_MODULES  where the image takes our extra modules from
-#   FLAVOUR_DIR    suffix for per-flavour work directories ("" or "-debug")
+#   FLAVOUR_DIR    suffix for per-flavour work directories ("", "-debug", "-rt")
 if [ "${LPTRIG_DEBUG:-0}" = 1 ]; then
 	KFLAVOUR=debug
 	DEBUG_KERNEL=$LPTRIG_CACHE/debug-kernel
@@ -44,6 +46,12 @@ if [ "${LPTRIG_DEBUG:-0}" = 1 ]; then
 	KVER=$(cat "$DEBUG_KERNEL/release" 2>/dev/null || echo "(debug kernel not built)")
 	EXTRA_MODULES=$LPTRIG_CACHE/images/extra-modules-debug
 	FLAVOUR_DIR=-debug
+elif [ "${LPTRIG_RT:-0}" = 1 ]; then
+	KFLAVOUR=rt
+	KVER=$RT_KVER
+	KDIR=/usr/src/linux-headers-$KVER
+	EXTRA_MODULES=$LPTRIG_CACHE/images/extra-modules-rt
+	FLAVOUR_DIR=-rt
 else
 	KFLAVOUR=default
 	KDIR=/usr/src/linux-headers-$KVER

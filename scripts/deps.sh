@@ -20,6 +20,9 @@ PKGS=(
 	# guest image
 	seabios busybox-static cpio gzip xz-utils kmod
 	"linux-headers-${KVER}=${KPKGVER}" "linux-source-6.1=${KPKGVER}"
+	# the RT guest's headers (lpt1284.ko for it; its kernel .deb is only
+	# downloaded and unpacked by images/rt/build.sh), e2fsprogs for its disk
+	"linux-headers-${RT_KVER}=${KPKGVER}" e2fsprogs
 	libelf-dev bc
 	# rig; qemu-img for the qcow2 image of the savevm/loadvm tests
 	python3-pytest python3-pytest-xdist python3-pytest-timeout qemu-utils
@@ -131,10 +134,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	# the guest image.  Keep apt from running update-initramfs/grub for it.
 	# --allow-downgrades: a pinned version (the kernel source) may be older
 	# than what an unrelated apt-get upgrade brought in.
-	# The pinned kernel packages are always named: without them, apt may
-	# upgrade linux-source-6.1 along with a newer kernel from the same source
-	# package that something else pulls in (lava-dispatcher does).
-	$SUDO apt-get install -y -qq --no-install-recommends --allow-downgrades "${missing[@]}" \
-		"linux-headers-${KVER}=${KPKGVER}" "linux-source-6.1=${KPKGVER}"
+	# Every pinned package goes on the command line too, present or not:
+	# otherwise apt may upgrade one while it installs another (installing
+	# the RT headers alone upgraded linux-source-6.1 past the pin, and
+	# lava-dispatcher pulls in a newer kernel from the same source package).
+	for p in "${PKGS[@]}"; do
+		case " ${missing[*]} " in *" $p "*) continue ;; esac
+		[ "${p%%=*}" = "$p" ] || missing+=("$p")
+	done
+	$SUDO apt-get install -y -qq --no-install-recommends --allow-downgrades "${missing[@]}"
 fi
 lava_templates

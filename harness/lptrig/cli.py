@@ -14,6 +14,7 @@ from typing import List, NoReturn, Optional, Sequence, Tuple
 
 from . import experiment, faults, render, traces
 from .chain import DEFAULT_SPEC, Chain, Peer
+from .byo import Drive, check_file
 from .errors import CommandTimeout, GuestError, LptrigError
 from .machine import DEFAULT_MODULES, FIFO_MODULE, Machine, with_fifo
 
@@ -33,6 +34,10 @@ examples:
   python3 -m lptrig run --fifo -- 'dmesg | grep parport0'   FIFO/DMA parport_pc
   python3 -m lptrig cmdline --chain loopback@end   print the QEMU command line
   python3 -m lptrig render /tmp/o/printer@end.bin  the page it received, as printer@end.png
+  python3 -m lptrig run --drive freedos.img --chain printer@end --out /tmp/o
+                                                 your own guest (README: Bring your own guest)
+  python3 -m lptrig run --kernel vmlinuz --initrd initrd.img --drive disk.img \
+      --append 'console=ttyS0 root=/dev/sda rw'   your own kernel, root on the disk
 
   python3 -m lptrig run --chain pps@end --modules parport_pc,pps_parport \
       --set pps@end:period-ns=500000000 -- 'cat /sys/class/pps/pps0/assert'
@@ -73,12 +78,27 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--add", metavar="HOST[:GUEST]", action="append", default=[],
                         help="copy a host file into the guest (default /root/NAME); "
                              "repeatable")
-    common.add_argument("--modules", metavar="LIST", default=",".join(DEFAULT_MODULES),
+    common.add_argument("--modules", metavar="LIST", default=None,
                         help="kernel modules the guest loads at boot "
-                             "(default %(default)s)")
+                             f"(default {','.join(DEFAULT_MODULES)})")
     common.add_argument("--append", metavar="ARGS", default="",
                         help="more kernel command line, e.g. module parameters "
-                             "(pps_parport.clear_wait=0)")
+                             "(pps_parport.clear_wait=0); with --kernel: the whole "
+                             "command line (say console=ttyS0)")
+    byo = common.add_argument_group(
+        "bring your own guest", "boot a kernel or disk image of your own instead of "
+        "lptrig's guest, with the chain and outputs as usual (no COMMAND: the "
+        "interactive console)")
+    byo.add_argument("--kernel", metavar="FILE", type=Path,
+                     help="the guest's kernel (bzImage); --append is its whole command line")
+    byo.add_argument("--initrd", metavar="FILE", type=Path, help="its initrd (needs --kernel)")
+    byo.add_argument("--drive", metavar="IMG[,if=ide|floppy][,snapshot=off]",
+                     action="append", default=[],
+                     help="a raw or qcow2 disk image (repeatable); without --kernel "
+                          "the BIOS boots the first; left unchanged unless snapshot=off")
+    byo.add_argument("--ready", metavar="TEXT", default=None,
+                     help="wait for TEXT on the console (e.g. the guest's prompt) "
+                          "before attaching it; stdin typed earlier could be lost")
     common.add_argument("--fifo", action="store_true",
                         help=f"load Linux's parport_pc built with CONFIG_PARPORT_PC_FIFO "
                              f"(ECP FIFO and DMA) instead of Debian's: {FIFO_MODULE} "
@@ -185,6 +205,15 @@ class _Setup:
     add_files: List[Tuple[Path, str]]
     trace: List[str]
     append: str = ""
+    kernel: Optional[Path] = None
+    initrd: Optional[Path] = None
+    drives: Tuple[Drive, ...] = ()
+    ready: Optional[str] = None
+
+    @property
+    def foreign(self) -> bool:
+        """A guest of the user's (--kernel, --drive), not lptrig's."""
+        return self.kernel is not None or bool(self.drives)
 
 
 def _setup(args: argparse.Namespace) -> _Setup:
@@ -203,7 +232,27 @@ def _setup(args: argparse.Namespace) -> _Setup:
         if vcd.is_dir() or not vcd.parent.is_dir():
             raise LptrigError(f"--vcd {args.vcd}: give a file in an existing directory")
         chain = dataclasses.replace(chain, props={**chain.props, "trace-vcd": str(vcd)})
-    modules = _check_modules(args.modules)
+    modules = _check_modules(args.modules if args.modules is not None
+                             else ",".join(DEFAULT_MODULES))
+    kernel = check_file(args.kernel, "--kernel") if args.kernel is not None else None
+    initrd = check_file(args.initrd, "--initrd") if args.initrd is not None else None
+    if initrd is not None and kernel is None:
+        raise LptrigError("--initrd needs --kernel (the kernel that unpacks it)")
+    drives = tuple(_parse_drive(arg) for arg in args.drive)
+    if kernel is not None or drives:
+        used = [flag for flag, given in (
+            ("-- COMMAND", bool(getattr(args, "command", None))), ("--add", bool(args.add)),
+            ("--modules", args.modules is not None), ("--fifo", args.fifo)) if given]
+        if used:
+            raise LptrigError(f"{' and '.join(used)} needs lptrig's own guest (its /init "
+                              "runs commands, copies files and loads modules); with "
+                              "--kernel/--drive use the interactive console")
+        if kernel is None and args.append:
+            raise LptrigError("--append is a kernel command line: it needs --kernel "
+                              "(a disk boots with its own)")
+    elif args.ready is not None:
+        raise LptrigError("--ready is for a foreign guest (--kernel, --drive): lptrig's "
+                          "own says 'lptrig: ready'")
     if args.fifo:
         modules = with_fifo(modules)
     add_files = [_parse_add(arg) for arg in args.add]
@@ -218,10 +267,22 @@ def _setup(args: argparse.Namespace) -> _Setup:
         raise LptrigError(f"--out {args.out}: exists and is not a directory")
     if "\n" in args.append:
         raise LptrigError("--append: the kernel command line is one line")
-    return _Setup(chain, modules, add_files, list(args.trace), args.append.strip())
+    return _Setup(chain, modules, add_files, list(args.trace), args.append.strip(),
+                  kernel, initrd, drives, args.ready)
+
+
+def _parse_drive(arg: str) -> Drive:
+    try:
+        return Drive.parse(arg)
+    except LptrigError as exc:
+        raise LptrigError(f"--{exc}") from None
 
 
 def _machine(setup: _Setup, out: Path) -> Machine:
+    if setup.foreign:
+        return Machine(out, setup.chain, trace=setup.trace, kernel=setup.kernel,
+                       initrd=setup.initrd, drives=setup.drives, ready=setup.ready,
+                       append=setup.append if setup.kernel is not None else None)
     return Machine(out, setup.chain, modules=setup.modules, trace=setup.trace,
                    add_files=setup.add_files, extra_append=setup.append)
 
@@ -270,9 +331,14 @@ def _run(args: argparse.Namespace) -> int:
     status = 0
     try:
         machine.start()
-        boot = machine.wait_ready(args.boot_timeout)
-        print(f"lptrig: ready in {boot:.1f} s", file=sys.stderr)
-        if args.command:
+        if machine.ready is not None:
+            boot = machine.wait_ready(args.boot_timeout)
+            print(f"lptrig: ready in {boot:.1f} s", file=sys.stderr)
+        if machine.foreign:
+            # the guest's own console: EOF on stdin types nothing, the
+            # guest ends when it powers off (or Ctrl-C, Ctrl-])
+            machine.console.interact(eof=b"")
+        elif args.command:
             result = machine.console.run(" ".join(args.command), args.timeout)
             sys.stdout.write(result.output)
             status = result.status

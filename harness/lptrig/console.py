@@ -205,11 +205,13 @@ class Console:
         """Send Ctrl-C, e.g. after a CommandTimeout; the next run() resyncs."""
         self.send(b"\x03")
 
-    def interact(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    def interact(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+                 eof: bytes = b"exit\n") -> None:
         """Bridge the user's terminal to the console until QEMU ends or Ctrl-].
 
-        A raw tty is restored on return. EOF on stdin (a pipe) types
-        ``exit``, which ends the guest shell and so the VM.
+        A raw tty is restored on return. EOF on stdin (a pipe) types ``eof``
+        (default ``exit``, which ends lptrig's guest shell and so the VM),
+        then waits for QEMU to end.
         """
         in_fd = stdin.fileno()
         out: BinaryIO = stdout.buffer
@@ -236,7 +238,8 @@ class Console:
                     continue
                 data = os.read(in_fd, 1024)
                 if not data:
-                    self.send(b"exit\n")
+                    if eof:
+                        self.send(eof)
                     inputs = []  # stdin is done: wait for the guest to end
                     continue
                 if _DETACH in data:

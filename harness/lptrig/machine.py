@@ -1,5 +1,6 @@
 """A QEMU PC with the guest image and a parallel-port chain: command line and lifetime."""
 
+import re
 import shlex
 import shutil
 import socket
@@ -12,8 +13,9 @@ from typing import IO, TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple,
 
 from . import accel as accel_mod
 from . import initramfs, paths, qmp
+from .byo import Drive, check_file
 from .chain import DEFAULT_SPEC, Chain, opt
-from .console import Console
+from .console import PROMPT, Console
 from .errors import ConsoleTimeout, GuestError, LptrigError
 
 if TYPE_CHECKING:
@@ -66,6 +68,16 @@ class Machine:
     machine with this one's command line.  Such a guest is not booting:
     ``start()`` it and do not ``wait_ready()``; the guest's shell goes on
     with whatever it was running (``expect`` its output on the console).
+
+    A *foreign* guest (``foreign``; README "Bring your own guest"): with
+    ``kernel`` (and ``initrd``) or ``drives`` (``Drive`` or
+    ``"IMG[,if=ide|floppy][,snapshot=off]"``) lptrig's image is not used;
+    the kernel command line is exactly ``append``, and with drives but no
+    kernel SeaBIOS boots the first disk.  lptrig's own options (``modules``,
+    ``extra_append``, ``add_files``) are refused.  There is no
+    ``lptrig: ready``: ``wait_ready()`` waits for ``ready`` (e.g. the
+    guest's prompt) if given.  ``prompt`` is the shell prompt
+    ``console.run()`` waits for before its first command.
     """
 
     def __init__(self, rundir: Union[str, Path], chain: Optional[Chain] = None, *,
@@ -75,10 +87,36 @@ class Machine:
                  trace: Sequence[str] = (), image: Optional[str] = None,
                  accel: Optional[str] = None, memory_mb: int = 256,
                  reboot: bool = False, incoming: Optional[str] = None,
-                 loadvm: Optional[str] = None, paused: bool = False) -> None:
+                 loadvm: Optional[str] = None, paused: bool = False,
+                 kernel: Union[str, Path, None] = None,
+                 initrd: Union[str, Path, None] = None, append: Optional[str] = None,
+                 drives: Sequence[Union[str, Path, Drive]] = (),
+                 ready: Optional[str] = None, prompt: Optional[str] = None) -> None:
         self.rundir = Path(rundir).absolute()
         self.chain = chain if chain is not None else Chain.parse(DEFAULT_SPEC)
         self.modules = modules if isinstance(modules, str) else ",".join(modules)
+        self.kernel = check_file(kernel, "kernel") if kernel is not None else None
+        self.foreign_initrd = check_file(initrd, "initrd") if initrd is not None else None
+        self.append = append
+        self.drives = [Drive.parse(d) for d in drives]
+        if self.foreign_initrd is not None and self.kernel is None:
+            raise LptrigError("an initrd needs its kernel (--kernel)")
+        if append is not None and not self.foreign:
+            raise LptrigError("append is the command line of a foreign kernel; "
+                              "lptrig's own guest takes extra_append")
+        if self.foreign:
+            if self.kernel is None and append is not None:
+                raise LptrigError("a kernel command line (append) needs a kernel (--kernel)")
+            refused = [name for name, given in (
+                ("modules", self.modules not in ("", ",".join(DEFAULT_MODULES))),
+                ("extra_append", bool(extra_append)), ("add_files", bool(add_files)))
+                if given]
+            if refused:
+                raise LptrigError(f"{', '.join(refused)}: a feature of lptrig's own guest "
+                                  "(its /init), not of a foreign kernel or disk")
+            self.modules = ""
+        self.ready = ready if ready is not None or self.foreign else READY
+        self.prompt = prompt if prompt is not None else PROMPT
         self.extra_append = extra_append
         self.extra_args = list(extra_args)
         self.add_files = [(Path(host), guest) for host, guest in add_files]
@@ -90,7 +128,8 @@ class Machine:
         self.paused = paused
         self.qemu = paths.qemu_binary()
         self.firmware = paths.firmware_dir()
-        self.image = paths.image(image)
+        # a foreign guest needs no lptrig image (none may be built)
+        self.image = paths.image(image) if not self.foreign else None
         self.image_name = image
         self.accel = accel_mod.choose(accel)
         self._sockdir = paths.socket_dir(self.rundir)
@@ -105,6 +144,11 @@ class Machine:
         self._shared_initrd: Optional[Path] = None
 
     # -- the command line -------------------------------------------------
+
+    @property
+    def foreign(self) -> bool:
+        """True for a guest that is not lptrig's (a kernel or disk of the user's)."""
+        return self.kernel is not None or bool(self.drives)
 
     @property
     def console_log(self) -> Path:
@@ -125,8 +169,11 @@ class Machine:
         return (self._sockdir or self.rundir) / name
 
     @property
-    def initrd(self) -> Path:
-        """The initramfs passed to QEMU: the image's, or one with added files."""
+    def initrd(self) -> Optional[Path]:
+        """The initramfs passed to QEMU: the image's, or one with added files
+        (a foreign guest's own, or None)."""
+        if self.foreign:
+            return self.foreign_initrd
         if self._shared_initrd is not None:
             return self._shared_initrd
         if self.add_files:
@@ -134,7 +181,9 @@ class Machine:
         return self.image.initramfs
 
     def kernel_cmdline(self) -> str:
-        """The guest kernel command line."""
+        """The guest kernel command line (a foreign guest's: its ``append``)."""
+        if self.foreign:
+            return self.append or ""
         append = (f"console=ttyS0,115200 panic=-1 loglevel=5 "
                   f"lptrig.load={self.modules}")
         return f"{append} {self.extra_append}".strip()
@@ -146,9 +195,18 @@ class Machine:
                 "-display", "none", "-vga", "none", "-L", str(self.firmware)]
         if not self.reboot:
             args += ["-no-reboot"]
-        args += ["-kernel", str(self.image.kernel), "-initrd", str(self.initrd),
-                 "-append", self.kernel_cmdline(),
-                 "-chardev", f"socket,id=con,path={opt(self._sock('console.sock'))},"
+        if self.image is not None:
+            args += ["-kernel", str(self.image.kernel), "-initrd", str(self.initrd),
+                     "-append", self.kernel_cmdline()]
+        elif self.kernel is not None:
+            args += ["-kernel", str(self.kernel)]
+            if self.foreign_initrd is not None:
+                args += ["-initrd", str(self.foreign_initrd)]
+            if self.append:
+                args += ["-append", self.append]
+        for drive in self.drives:
+            args += drive.qemu_args()
+        args += ["-chardev", f"socket,id=con,path={opt(self._sock('console.sock'))},"
                              f"server=on,wait=on,logfile={opt(self.console_log)}",
                  "-serial", "chardev:con",
                  "-qmp", f"unix:{opt(self._sock('qmp.sock'))},server=on,wait=off"]
@@ -179,8 +237,12 @@ class Machine:
                         add_files=self.add_files, trace=self.trace,
                         image=self.image_name, accel=self.accel,
                         memory_mb=self.memory_mb, reboot=self.reboot,
-                        incoming=incoming, loadvm=loadvm, paused=paused)
-        other._shared_initrd = self.initrd
+                        incoming=incoming, loadvm=loadvm, paused=paused,
+                        kernel=self.kernel, initrd=self.foreign_initrd,
+                        append=self.append, drives=self.drives, ready=self.ready,
+                        prompt=self.prompt)
+        if not self.foreign:
+            other._shared_initrd = self.initrd
         return other
 
     def command_line(self) -> str:
@@ -201,6 +263,7 @@ class Machine:
             raise LptrigError("this machine has already been started")
         self.rundir.mkdir(parents=True, exist_ok=True)
         if self.add_files and self._shared_initrd is None:
+            assert self.image is not None and self.initrd is not None
             initramfs.write_with_files(self.image.initramfs, self.add_files, self.initrd)
         for name in ("console.sock", "qmp.sock"):
             self._sock(name).unlink(missing_ok=True)
@@ -223,12 +286,16 @@ class Machine:
             if time.monotonic() > deadline:
                 raise self._failure(f"QEMU did not open its console within {timeout:g} s")
             time.sleep(0.05)
-        self._console = Console(sock)
+        self._console = Console(sock, self.prompt)
 
     def wait_ready(self, timeout: float = 180.0) -> float:
-        """Wait for ``lptrig: ready`` on the console; return the boot time in s."""
+        """Wait for ``lptrig: ready`` (a foreign guest: ``ready``) on the
+        console; return the boot time in s."""
+        if self.ready is None:
+            raise LptrigError("a foreign guest prints no 'lptrig: ready': give "
+                              "Machine(ready=TEXT) or expect its output on the console")
         try:
-            self.console.expect(READY, timeout)
+            self.console.expect(re.escape(self.ready), timeout, repr(self.ready))
         except ConsoleTimeout as exc:
             raise self._failure(f"the guest was not ready within {timeout:g} s; "
                                 f"last console output:\n{exc.output}") from None

@@ -1,0 +1,91 @@
+"""Checks of lpt1284.ko's contract shared by the guest tests: test_driver.py
+runs them on lptrig's own guest, test_rt_guest.py on the RT guest (Debian's
+PREEMPT_RT kernel, root file system on a disk).  Each takes a booted
+machine whose shell has ``lptctl`` and the driver loaded."""
+
+import re
+from typing import Dict, Mapping, Tuple
+
+from lptrig.machine import Machine
+
+SYS = "/sys/class/lpt1284"
+
+
+def outputs(vm: Machine) -> Dict[str, bytes]:
+    """What each peripheral of the chain received so far, by name."""
+    return {name: path.read_bytes() if path.exists() else b""
+            for name, path in vm.chain.output_files(vm.rundir).items()}
+
+
+def sh(vm: Machine, cmd: str, timeout: float = 60) -> str:
+    return vm.console.check(cmd, timeout).strip()
+
+
+def wait_waiters(vm: Machine, count: int) -> None:
+    """Until QUERY_WAITERS (sysfs) shows ``count`` queued requests."""
+    sh(vm, f"i=0; while [ $(cat {SYS}/lpt0/waiters) != {count} ] && [ $i -lt 1500 ]; do "
+           f"i=$((i+1)); sleep 0.01; done; [ $(cat {SYS}/lpt0/waiters) = {count} ]")
+
+
+def stamps(text: str, what: str = "allocated") -> int:
+    match = re.search(rf"^{what} t=(\d+)$", text, re.MULTILINE)
+    assert match, text
+    return int(match.group(1))
+
+
+def node_names(vm: Machine) -> Dict[int, str]:
+    """``/dev/lpt0.N`` -> the chain peripheral it reaches: the daisy devices
+    numbered in chain order (Linux's and our scan both do), 4 the end device."""
+    daisy = sorted((p for p in vm.chain.peripherals if p.addr is not None),
+                   key=lambda p: p.addr or 0)
+    names = {i: p.name for i, p in enumerate(daisy)}
+    names.update({4: p.name for p in vm.chain.peripherals if p.addr is None})
+    return names
+
+
+def check_allocate_is_strictly_fifo(vm: Machine, lock: Tuple[int, int, int] = (0, 2, 4)) -> None:
+    """Eight requests (allocate, lock and select, on the devices ``lock``)
+    queued behind a holder are granted in queue order, one holder at a time;
+    try-allocate never queues and fails while anyone waits."""
+    a, b, c = lock
+    sh(vm, "lptctl alloc 1500 > /tmp/holder 2>&1 &")
+    sh(vm, f"while [ $(cat {SYS}/lpt0/owner) = none ]; do sleep 0.01; done")
+    # allocate, lock and select requests wait in one queue
+    kinds = {1: ("alloc 30", "allocated", "freed"), 2: (f"lock {a} 30", "locked", "unlocked"),
+             3: ("alloc 30", "allocated", "freed"),
+             4: (f"select {b} 30", "selected", "deselected"),
+             5: (f"lock {b} 30", "locked", "unlocked"), 6: ("alloc 30", "allocated", "freed"),
+             7: (f"lock {c} 30", "locked", "unlocked"), 8: ("alloc 30", "allocated", "freed")}
+    for i, (cmd, _, _) in kinds.items():
+        # each one queued only after the one before it is in the queue
+        sh(vm, f"lptctl {cmd} > /tmp/w{i} 2>&1 &")
+        wait_waiters(vm, i)
+    assert sh(vm, "lptctl waiters") == "waiters 8"
+    # try-allocate never queues, and fails while anyone waits
+    result = vm.console.run("lptctl try")
+    assert result.status == 1 and "EBUSY" in result.output
+    sh(vm, "wait")
+    granted = [stamps(sh(vm, f"cat /tmp/w{i}"), kinds[i][1]) for i in range(1, 9)]
+    assert granted == sorted(granted)
+    freed = [stamps(sh(vm, f"cat /tmp/w{i}"), kinds[i][2]) for i in range(1, 9)]
+    assert all(f < g for f, g in zip(freed, granted[1:]))   # one holder at a time
+    assert stamps(sh(vm, "cat /tmp/holder"), "freed") < granted[0]
+    assert sh(vm, "lptctl waiters") == "waiters 0"
+    assert sh(vm, "lptctl try").startswith("allocated")
+
+
+def check_writes_land_at_their_device(vm: Machine,
+                                      writes: Mapping[int, Tuple[str, bytes]]) -> None:
+    """``lptctl write N FILE`` for every ``N: (guest FILE, its bytes)`` at
+    once: each device's output file gets exactly its bytes, and every other
+    peripheral on the chain nothing more than it had."""
+    before = outputs(vm)
+    cmd = " ".join(f"lptctl write {n} {path} > /tmp/wr{n} 2>&1 &" for n, (path, _) in
+                   writes.items())
+    out = sh(vm, f"{cmd} wait; cat " + " ".join(f"/tmp/wr{n}" for n in writes), timeout=240)
+    assert out.splitlines() == [f"wrote {len(data)}" for _, data in writes.values()]
+    names = node_names(vm)
+    expected = dict(before)
+    for n, (_, data) in writes.items():
+        expected[names[n]] = before[names[n]] + data
+    assert outputs(vm) == expected
