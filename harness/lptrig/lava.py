@@ -4,7 +4,7 @@ with LAVA's own code.
 The job files in ``lava/`` are written by ``python3 -m lptrig.lava write``
 from the definitions in JOBS: the chain's QEMU arguments are what
 ``Chain.parse(spec).qemu_args(WORKER_OUTDIR)`` gives the rig, the kernel
-command line is ``Machine.kernel_cmdline()``'s, so the two cannot drift
+command line is ``machine.guest_cmdline()``'s, as ``Machine.kernel_cmdline()``'s, so the two cannot drift
 (tests/lava checks that the committed files are exactly what this module
 writes).  The files carry placeholders: FILESERVER_BASE for where the
 worker downloads ``make``'s kernel and initramfs, USER_REPOSITORY for the
@@ -32,7 +32,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import yaml
@@ -41,7 +40,7 @@ from . import paths
 from .chain import DEFAULT_SPEC, Chain, Peripheral
 from .console import PROMPT
 from .errors import LptrigError
-from .machine import CRASH_PATTERNS, DEFAULT_MODULES, READY, Machine
+from .machine import CRASH_PATTERNS, DEFAULT_MODULES, READY, guest_cmdline
 
 #: the checkout's lava/ directory
 LAVA_DIR = Path(__file__).resolve().parents[2] / "lava"
@@ -203,7 +202,7 @@ def split_extra_options(items: Sequence[str]) -> List[str]:
 
 def kernel_cmdline(modules: str) -> str:
     """The guest kernel command line the rig's Machine gives ``modules``."""
-    return Machine.kernel_cmdline(SimpleNamespace(modules=modules, extra_append=""))  # type: ignore[arg-type]
+    return guest_cmdline(modules)
 
 
 def job(definition: JobDef) -> Dict[str, Any]:

@@ -45,6 +45,13 @@ def with_fifo(modules: Union[str, Sequence[str]]) -> str:
     return ",".join(FIFO_MODULE if m in ("parport_pc", "parport-pc") else m for m in names)
 
 
+def guest_cmdline(modules: str, extra_append: str = "") -> str:
+    """The kernel command line of lptrig's own guest: its console, and the
+    modules its /init loads (``lptrig.load=``), then ``extra_append``."""
+    append = f"console=ttyS0,115200 panic=-1 loglevel=5 lptrig.load={modules}"
+    return f"{append} {extra_append}".strip()
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -184,9 +191,7 @@ class Machine:
         """The guest kernel command line (a foreign guest's: its ``append``)."""
         if self.foreign:
             return self.append or ""
-        append = (f"console=ttyS0,115200 panic=-1 loglevel=5 "
-                  f"lptrig.load={self.modules}")
-        return f"{append} {self.extra_append}".strip()
+        return guest_cmdline(self.modules, self.extra_append)
 
     def argv(self) -> List[str]:
         """The exact QEMU argv."""
