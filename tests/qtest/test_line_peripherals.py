@@ -34,7 +34,7 @@ FLOATING = 0x78     # status & 0xf8 with nothing on the cable: all high, Busy in
 
 @pytest.fixture
 def make_qt(request: pytest.FixtureRequest,
-            tmp_path: Path) -> Iterator[Callable[..., QTest]]:
+            lptrig_result_dir: Path) -> Iterator[Callable[..., QTest]]:
     """``make_qt(*devices)``: a QTest with lpt0 (0x378, IRQ 7) and ``devices``."""
     started: List[QTest] = []
 
@@ -44,7 +44,7 @@ def make_qt(request: pytest.FixtureRequest,
             args += ["-device", "isa-lpt1284,id=lpt1,iobase=0x278,irq=5,dma=1"]
         for device in devices:
             args += ["-device", device]
-        qt = QTest(tmp_path / f"qtest{len(started)}", Chain(()), extra_args=args,
+        qt = QTest(lptrig_result_dir / f"qtest{len(started)}", Chain(()), extra_args=args,
                    trace=["ieee1284*"])
         started.append(qt)
         qt.start()
