@@ -76,24 +76,6 @@ for t in cpio gzip xz depmod modinfo dpkg flock; do
 	command -v "$t" >/dev/null || die "$t missing: run 'make deps'"
 done
 
-fetch_kernel_deb() {
-	[ -f "$DEB" ] && return 0
-	log "downloading linux-image-$KVER=$KPKGVER"
-	mkdir -p "$DL"
-	local tmp
-	tmp=$(mktemp -d "$DL/.apt.XXXXXX")
-	# As root apt would try to drop to _apt, who cannot write into ~root.
-	local opt=()
-	[ "$(id -u)" -ne 0 ] || opt=(-o APT::Sandbox::User=root)
-	if ! (cd "$tmp" && apt-get download -q "${opt[@]}" \
-		"linux-image-$KVER=$KPKGVER" >&2); then
-		rm -rf "$tmp"
-		die "apt-get download linux-image-$KVER=$KPKGVER failed (apt-get update?)"
-	fi
-	mv "$tmp"/linux-image-*.deb "$DEB"
-	rm -rf "$tmp"
-}
-
 # The input hash.  The kernel .deb is pinned by version and immutable in
 # Debian's archive, so its name and size stand for its contents
 # (hashing 70 MB would cost a third of a second on every warm run).

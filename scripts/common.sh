@@ -27,6 +27,25 @@ install_if_changed() {
 	fi
 }
 
+# fetch_kernel_deb: Debian's linux-image-$KVER=$KPKGVER into $DEB (a
+# download directory $DL), unless it is there already.  The image scripts
+# (images/build.sh, images/rt/build.sh) unpack it; it is never installed.
+fetch_kernel_deb() {
+	[ -f "$DEB" ] && return 0
+	log "downloading linux-image-$KVER=$KPKGVER"
+	mkdir -p "$DL"
+	local tmp opt=()
+	tmp=$(mktemp -d "$DL/.apt.XXXXXX")
+	# As root apt would try to drop to _apt, who cannot write into ~root.
+	[ "$(id -u)" -ne 0 ] || opt=(-o APT::Sandbox::User=root)
+	if ! (cd "$tmp" && apt-get download -q "${opt[@]}" "linux-image-$KVER=$KPKGVER" >&2); then
+		rm -rf "$tmp"
+		die "apt-get download linux-image-$KVER=$KPKGVER failed (apt-get update?)"
+	fi
+	mv "$tmp"/linux-image-*.deb "$DEB"
+	rm -rf "$tmp"
+}
+
 # The guest kernel that the image, the guest driver and the FIFO parport_pc
 # are built for.  Default: Debian's pinned kernel and its headers.  With
 # LPTRIG_DEBUG=1 (make image DEBUG=1): lptrig's debug kernel, built from

@@ -81,22 +81,6 @@ for t in cpio gzip depmod modinfo dpkg flock mke2fs; do
 	command -v "$t" >/dev/null || die "$t missing: run 'make deps'"
 done
 
-fetch_kernel_deb() {
-	[ -f "$DEB" ] && return 0
-	log "downloading linux-image-$KVER=$KPKGVER"
-	mkdir -p "$DL"
-	local tmp opt=()
-	tmp=$(mktemp -d "$DL/.apt.XXXXXX")
-	# As root apt would try to drop to _apt, who cannot write into ~root.
-	[ "$(id -u)" -ne 0 ] || opt=(-o APT::Sandbox::User=root)
-	if ! (cd "$tmp" && apt-get download -q "${opt[@]}" "linux-image-$KVER=$KPKGVER" >&2); then
-		rm -rf "$tmp"
-		die "apt-get download linux-image-$KVER=$KPKGVER failed (apt-get update?)"
-	fi
-	mv "$tmp"/linux-image-*.deb "$DEB"
-	rm -rf "$tmp"
-}
-
 # Our driver for the RT kernel (extra-modules-rt/) and lptctl (extra-bin/).
 "$LPTRIG_TOP/guest-driver/build.sh"
 # The guest test programs, as the harness builds them (one path a line).
