@@ -165,14 +165,7 @@ if [ "$KFLAVOUR" = debug ]; then
 	KMOD=$DEBUG_KERNEL/root/lib/modules/$KVER
 	VMLINUZ=$KDIR/arch/x86/boot/bzImage
 else
-	if [ ! -f "$KTREE/.unpacked" ]; then
-		log "unpacking ${DEB##*/}"
-		rm -rf "$KTREE" "$KTREE.tmp"
-		mkdir -p "$KTREE.tmp"
-		dpkg -x "$DEB" "$KTREE.tmp"
-		touch "$KTREE.tmp/.unpacked"
-		mv "$KTREE.tmp" "$KTREE"
-	fi
+	unpack_kernel_deb
 	KMOD=$KTREE/lib/modules/$KVER
 	VMLINUZ=$KTREE/boot/vmlinuz-$KVER
 fi

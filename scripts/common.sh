@@ -46,6 +46,18 @@ fetch_kernel_deb() {
 	rm -rf "$tmp"
 }
 
+# unpack_kernel_deb: $DEB unpacked into $KTREE, once (an interrupted
+# unpack is redone; the .deb is never installed on the host).
+unpack_kernel_deb() {
+	[ -f "$KTREE/.unpacked" ] && return 0
+	log "unpacking ${DEB##*/}"
+	rm -rf "$KTREE" "$KTREE.tmp"
+	mkdir -p "$KTREE.tmp"
+	dpkg -x "$DEB" "$KTREE.tmp"
+	touch "$KTREE.tmp/.unpacked"
+	mv "$KTREE.tmp" "$KTREE"
+}
+
 # The guest kernel that the image, the guest driver and the FIFO parport_pc
 # are built for.  Default: Debian's pinned kernel and its headers.  With
 # LPTRIG_DEBUG=1 (make image DEBUG=1): lptrig's debug kernel, built from

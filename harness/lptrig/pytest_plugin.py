@@ -44,12 +44,12 @@ import re
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
 from . import faults as faults_mod
-from . import qmp
+from . import paths, qmp
 from .chain import DEFAULT_SPEC, Chain
 from .console import Console
 from .errors import LptrigError
@@ -129,16 +129,11 @@ def pytest_configure(config: pytest.Config) -> None:
         return          # an xdist worker: the controller chose the directory
     results = config.getoption("lptrig_results")
     if results is None and not os.environ.get(RESULTS_ENV):
-        base = _cache_dir() / "results"
+        base = paths.cache_dir() / "results"
         results = base / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")
         _prune(base)
     if results is not None:
         os.environ[RESULTS_ENV] = str(Path(results).absolute())
-
-
-def _cache_dir() -> Path:
-    from . import paths  # pylint: disable=import-outside-toplevel
-    return paths.cache_dir()
 
 
 def _prune(base: Path) -> None:
@@ -156,8 +151,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
     if shard is None:
         return
     index, count = parse_shard(shard)
-    keep = [item for item in items if shard_of(item.nodeid, count) == index]
-    dropped = [item for item in items if shard_of(item.nodeid, count) != index]
+    keep: List[pytest.Item] = []
+    dropped: List[pytest.Item] = []
+    for item in items:
+        (keep if shard_of(item.nodeid, count) == index else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
@@ -399,7 +396,3 @@ def lptrig_vcd(lptrig_machine: Machine) -> Path:
         raise LptrigError("this machine has no cable trace")
     return Path(path)
 
-
-def result_dir_of(item: pytest.Item) -> Optional[Path]:
-    """The result directory of test ``item``, if it has one."""
-    return item.stash.get(_RESULT_DIR, None)

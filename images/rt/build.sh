@@ -127,14 +127,7 @@ if up_to_date "$key"; then
 	exit 0
 fi
 
-if [ ! -f "$KTREE/.unpacked" ]; then
-	log "unpacking ${DEB##*/}"
-	rm -rf "$KTREE" "$KTREE.tmp"
-	mkdir -p "$KTREE.tmp"
-	dpkg -x "$DEB" "$KTREE.tmp"
-	touch "$KTREE.tmp/.unpacked"
-	mv "$KTREE.tmp" "$KTREE"
-fi
+unpack_kernel_deb
 [ -f "$VMLINUZ" ] || die "$VMLINUZ missing"
 grep -qx 'CONFIG_PREEMPT_RT=y' "$KTREE/boot/config-$KVER" || die "$KVER is not a PREEMPT_RT kernel"
 
