@@ -9,8 +9,14 @@
 #                      modules (+ dependencies), extra modules, extra
 #                      programs, /init
 #   manifest.txt       the initramfs file list (for people, not for tools)
+#   programs.sha256    sha256 and guest path of each program in /usr/bin that
+#                      the harness may also add (lptrig.machine skips adding
+#                      a file the image has already)
 #   stamp              hash of every input; the build is skipped when it matches
 #
+# The guest test programs (tests/guest/progs/*.c: ppdev_xfer, lpt1284_abi,
+# lpt_bench), as the harness builds them (lptrig.progs), go to /usr/bin too,
+# so a test that adds one finds it there already.
 # Our own small tools (images/tools/*.c, e.g. plipconfig) are built into
 # $LPTRIG_CACHE/images/extra-bin/ first.
 # Extra modules: every *.ko in $LPTRIG_CACHE/images/extra-modules/ goes to
@@ -38,7 +44,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../scripts/common.sh"
 
 # Bump when the image layout changes in a way the input hash cannot see.
-FORMAT=1
+FORMAT=2
 
 # Linux's own parallel-port stack, the independent peer of our driver.
 BASE_MODULES=(parport parport_pc lp ppdev)
@@ -98,6 +104,8 @@ input_key() {
 			(cd "$EXTRA" && find . -maxdepth 1 -name '*.ko' \( -type f -o -type l \) \
 				-print0 | sort -z | xargs -0r sha256sum)
 		fi
+		echo "progs"
+		printf '%s\n' "${PROGS[@]##*/}"
 		if [ -d "$EXTRA_BIN" ]; then
 			echo "extra-bin"
 			(cd "$EXTRA_BIN" && find . -maxdepth 1 \( -type f -o -type l \) \
@@ -109,7 +117,8 @@ input_key() {
 up_to_date() {
 	[ "$force" -eq 0 ] && [ -f "$OUT/stamp" ] && [ -f "$OUT/bzImage" ] &&
 		{ [ "$KFLAVOUR" = debug ] || [ -f "$OUT/vmlinux" ]; } &&
-		[ -f "$OUT/initramfs.cpio.gz" ] && [ "$(cat "$OUT/stamp")" = "$1" ]
+		[ -f "$OUT/initramfs.cpio.gz" ] && [ -f "$OUT/programs.sha256" ] &&
+		[ "$(cat "$OUT/stamp")" = "$1" ]
 }
 
 # The debug kernel first: the modules below are built against its tree.
@@ -141,6 +150,14 @@ build_tools() {
 	done
 }
 build_tools
+
+# The guest test programs (one path a line, NAME-<sha256 of the source>).
+PYTHON=${PYTHON:-/usr/bin/python3}
+progs_out=$(cd "$LPTRIG_TOP" && PYTHONPATH=harness "$PYTHON" -c '
+from lptrig import progs
+for src in sorted(progs.SOURCE_DIR.glob("*.c")):
+    print(progs.build(src.stem))') || die "building the guest test programs failed"
+mapfile -t PROGS <<<"$progs_out"
 
 [ "$KFLAVOUR" = debug ] || fetch_kernel_deb
 key=$(input_key)
@@ -205,6 +222,16 @@ if [ -d "$EXTRA_BIN" ]; then
 		log "extra program: /usr/bin/${f##*/}"
 	done < <(find -L "$EXTRA_BIN" -maxdepth 1 -type f ! -name '.*' -print0 | sort -z)
 fi
+
+# The guest test programs, and their list for the harness.
+: >"$work/programs.sha256"
+for f in "${PROGS[@]}"; do
+	n=${f##*/}
+	n=${n%-*}
+	install -m 755 "$f" "$st/usr/bin/$n"
+	printf '%s  /usr/bin/%s\n' "$(sha256sum <"$f" | cut -d' ' -f1)" "$n" >>"$work/programs.sha256"
+	log "test program: /usr/bin/$n"
+done
 
 # The debug image's dynamically linked programs and what they link.
 if [ "$KFLAVOUR" = debug ]; then
@@ -331,6 +358,7 @@ else
 fi
 install_if_changed "$work/initramfs.cpio.gz" "$OUT/initramfs.cpio.gz"
 install_if_changed "$work/manifest.txt" "$OUT/manifest.txt"
+install_if_changed "$work/programs.sha256" "$OUT/programs.sha256"
 echo "$key" >"$OUT/stamp.tmp"
 mv "$OUT/stamp.tmp" "$OUT/stamp"
 log "initramfs $(stat -c %s "$OUT/initramfs.cpio.gz") bytes, sha256 $(sha256sum <"$OUT/initramfs.cpio.gz" | cut -c1-16)"

@@ -53,7 +53,8 @@ exit status: the command's; {EXIT_TIMEOUT} if it timed out; {EXIT_USAGE} for usa
 errors; {EXIT_GUEST} if QEMU or the guest failed (no boot, crash, kernel
 BUG/Oops/WARNING on the console); {EXIT_INTERRUPTED} on Ctrl-C.
 environment: LPTRIG_CACHE (build cache), LPTRIG_QEMU (QEMU binary),
-LPTRIG_ACCEL (kvm, tcg or auto).
+LPTRIG_ACCEL (kvm, tcg or auto), LPTRIG_SNAPSHOTS=0 (always boot cold, as
+--cold-boot), LPTRIG_SNAPSHOT_MAX (snapshots kept, default 64).
 """
 
 
@@ -124,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="time-out for COMMAND in seconds (default %(default)g)")
     common.add_argument("--boot-timeout", metavar="S", type=float, default=300.0,
                         help="time-out for the guest to boot (default %(default)g)")
+    common.add_argument("--cold-boot", action="store_true",
+                        help="boot the guest from scratch: no snapshot is restored or "
+                             "saved (the default restores the snapshot of the same "
+                             "configuration in well under a second; LPTRIG_SNAPSHOTS=0 "
+                             "turns snapshots off too)")
 
     parser = _Parser(prog="lptrig", description="Boot the lptrig guest with an "
                      "IEEE 1284 chain in QEMU.", epilog=EPILOG,
@@ -209,6 +215,7 @@ class _Setup:
     initrd: Optional[Path] = None
     drives: Tuple[Drive, ...] = ()
     ready: Optional[str] = None
+    cold_boot: bool = False
 
     @property
     def foreign(self) -> bool:
@@ -268,7 +275,7 @@ def _setup(args: argparse.Namespace) -> _Setup:
     if "\n" in args.append:
         raise LptrigError("--append: the kernel command line is one line")
     return _Setup(chain, modules, add_files, list(args.trace), args.append.strip(),
-                  kernel, initrd, drives, args.ready)
+                  kernel, initrd, drives, args.ready, args.cold_boot)
 
 
 def _parse_drive(arg: str) -> Drive:
@@ -279,16 +286,20 @@ def _parse_drive(arg: str) -> Drive:
 
 
 def _machine(setup: _Setup, out: Path) -> Machine:
+    snapshot = False if setup.cold_boot else None    # None: LPTRIG_SNAPSHOTS decides
     if setup.foreign:
         return Machine(out, setup.chain, trace=setup.trace, kernel=setup.kernel,
                        initrd=setup.initrd, drives=setup.drives, ready=setup.ready,
-                       append=setup.append if setup.kernel is not None else None)
+                       append=setup.append if setup.kernel is not None else None,
+                       snapshot=snapshot)
     return Machine(out, setup.chain, modules=setup.modules, trace=setup.trace,
-                   add_files=setup.add_files, extra_append=setup.append)
+                   add_files=setup.add_files, extra_append=setup.append,
+                   snapshot=snapshot)
 
 
 def _report(machine: Machine) -> None:
-    files = {"console": machine.console_log, "qemu": machine.qemu_log}
+    files = {"console": machine.console_log, "kernel log": machine.kernel_log,
+             "qemu": machine.qemu_log}
     if machine.trace:
         files["trace"] = machine.trace_log
     if "trace-vcd" in machine.chain.props:
@@ -333,7 +344,8 @@ def _run(args: argparse.Namespace) -> int:
         machine.start()
         if machine.ready is not None:
             boot = machine.wait_ready(args.boot_timeout)
-            print(f"lptrig: ready in {boot:.1f} s", file=sys.stderr)
+            how = f" ({machine.boot_note})" if machine.restored else ""
+            print(f"lptrig: ready in {boot:.1f} s{how}", file=sys.stderr)
         if machine.foreign:
             # the guest's own console: EOF on stdin types nothing, the
             # guest ends when it powers off (or Ctrl-C, Ctrl-])

@@ -11,6 +11,12 @@ prints a PS1 prompt between the markers: the framed text is exactly what
 the command printed.  A here-doc may end the command, a ``#`` comment
 cannot swallow the closing marker, and a syntax error is the command's
 status 2 (``command`` keeps the interactive shell from abandoning the line).
+
+Busybox's line editor takes at most 1 KiB a line, so a longer command is
+not typed: it goes to a file in the guest first (``upload``: the tty in raw
+mode, no echo, ``head -c`` reading exactly the bytes sent, in acknowledged
+chunks) and the shell runs ``command eval "$(cat FILE; rm -f FILE)"`` in the
+same frame, with the same status and output as if it had been typed.
 """
 
 import codecs
@@ -33,8 +39,15 @@ from .errors import CommandFailed, CommandTimeout, ConsoleTimeout, GuestError
 #: ANSI escape sequences and control characters other than \t and \n
 _NOISE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[@-_=>78]"
                     r"|[\x00-\x08\x0b-\x1f\x7f]")
-#: canonical-mode tty line limit in the guest, minus some slack
-_MAX_LINE = 4000
+#: longest framed command line typed into the guest's line editor (busybox's
+#: stops at 1 KiB); longer commands go through ``upload``
+_MAX_TYPED = 900
+#: bytes sent per acknowledged chunk of an upload; the guest's tty buffers
+#: (n_tty 4 KiB, then the flip buffers up to 640 KiB) hold a whole chunk
+#: even when the reader is slow
+_CHUNK = 256 << 10
+#: slowest upload rate a deadline assumes (about 120 KiB/s under TCG)
+_MIN_RATE = 8 << 10
 #: unconsumed text kept for error messages
 _TAIL = 2000
 _DETACH = b"\x1d"  # Ctrl-]
@@ -71,6 +84,7 @@ class Console:
         self._closed = False
         self._sink: Optional[Callable[[bytes], None]] = None
         self._echo_off = False
+        self._at_prompt = False
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._thread = threading.Thread(target=self._read_loop, name="lptrig-console",
                                         daemon=True)
@@ -158,7 +172,7 @@ class Console:
         marker = secrets.token_hex(6)
         deadline = time.monotonic() + timeout
         with self._cond:  # anywhere in the buffer: expect() may have passed it
-            while self._prompt not in self._buf:
+            while self._prompt not in self._buf and not self._at_prompt:
                 if self._closed or not self._cond.wait(max(deadline - time.monotonic(), 0)):
                     break
         self.skip_pending()
@@ -166,21 +180,75 @@ class Console:
         self.expect(re.escape(f"{marker}-SYNC") + "\n", timeout, "the guest shell")
         self._echo_off = True
 
+    def at_prompt(self) -> None:
+        """The shell waits at its prompt although none will be printed (a
+        guest restored from a snapshot): the first command syncs at once."""
+        self._at_prompt = True
+
+    def sync(self, timeout: float = 30.0) -> None:
+        """Make sure the shell reads commands (the first run() does this)."""
+        self._quiet(timeout)
+
+    def upload(self, data: bytes, path: str, timeout: Optional[float] = None) -> None:
+        """Write ``data`` to the guest file ``path`` (created or truncated)
+        through the console, byte for byte.
+
+        The tty goes to raw mode without echo for each chunk and back; the
+        guest says when it reads (after ``stty``: bytes sent earlier would be
+        edited as a command line) and when it has read the whole chunk.
+        ``timeout`` defaults to what the slowest expected rate needs.
+        """
+        if timeout is None:
+            timeout = 30.0 + len(data) / _MIN_RATE
+        deadline = time.monotonic() + timeout
+        self._quiet(timeout)
+        quoted = shlex.quote(path)
+        for offset in range(0, max(len(data), 1), _CHUNK):
+            chunk = data[offset:offset + _CHUNK]
+            marker = secrets.token_hex(6)
+            redirect = ">" if offset == 0 else ">>"
+            self.skip_pending()
+            self.send(f"__lptrig_tty=$(stty -g); stty raw -echo -iexten; "
+                      f"printf '%s\\n' \"{marker}-\"\"RDY\"; "
+                      f"head -c {len(chunk)} {redirect}{quoted}; __lptrig_rc=$?; "
+                      f"stty \"$__lptrig_tty\"; "
+                      f"printf '%s %d\\n' \"{marker}-\"\"GOT\" $__lptrig_rc; "
+                      f"unset __lptrig_tty __lptrig_rc\n")
+            what = f"the upload of {path}"
+            try:
+                self.expect(re.escape(f"{marker}-RDY") + "\n",
+                            max(deadline - time.monotonic(), 0.1), what)
+                for at in range(0, len(chunk), 4096):
+                    self.send(chunk[at:at + 4096])
+                done = self.expect(re.escape(f"{marker}-GOT") + r" (\d+)\n",
+                                   max(deadline - time.monotonic(), 0.1), what)
+            except ConsoleTimeout as exc:
+                raise GuestError(f"{what} ({len(data)} bytes) did not finish within "
+                                 f"{timeout:g} s; last console output:\n{exc.output}") from None
+            if done.group(1) != "0":
+                raise GuestError(f"{what} failed in the guest (head -c: status "
+                                 f"{done.group(1)}): is {path}'s directory there?")
+
     def run(self, cmd: str, timeout: float = 30.0) -> Result:
         """Run ``cmd`` in the guest shell; return its exit status and output.
 
-        Raises CommandTimeout (with the partial output) if the command does
-        not finish within ``timeout`` seconds; the command then keeps
-        running in the guest (``interrupt()`` sends it Ctrl-C).
+        A command of any length runs as written (long ones through
+        ``upload``; the upload's own time does not count against
+        ``timeout``).  Raises CommandTimeout (with the partial output) if
+        the command does not finish within ``timeout`` seconds; the command
+        then keeps running in the guest (``interrupt()`` sends it Ctrl-C).
         """
-        start = time.monotonic()
         self._quiet(timeout)
         marker = secrets.token_hex(6)
         line = (f"printf '\\n%s\\n' \"{marker}-\"\"BEGIN\"; command eval {shlex.quote(cmd)}; "
                 f"printf '\\n%s %d\\n' \"{marker}-\"\"END\" $?\n")
-        if len(line.encode()) > _MAX_LINE:
-            raise GuestError(f"guest command is too long for the console "
-                             f"({len(line)} bytes, at most {_MAX_LINE}): copy a script instead")
+        if len(line.encode()) > _MAX_TYPED:
+            script = f"/tmp/.lptrig-cmd-{marker}"
+            self.upload(cmd.encode(), script)
+            line = (f"printf '\\n%s\\n' \"{marker}-\"\"BEGIN\"; "
+                    f"command eval \"$(cat {script}; rm -f {script})\"; "
+                    f"printf '\\n%s %d\\n' \"{marker}-\"\"END\" $?\n")
+        start = time.monotonic()
         self.skip_pending()
         self.send(line)
         framed = re.compile(re.escape(f"{marker}-BEGIN") + r"\n(.*?)\n"

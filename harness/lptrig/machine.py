@@ -1,6 +1,8 @@
 """A QEMU PC with the guest image and a parallel-port chain: command line and lifetime."""
 
+import fcntl
 import re
+import secrets
 import shlex
 import shutil
 import socket
@@ -9,14 +11,17 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple, Type, Union
+from typing import (IO, TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple,
+                    Type, Union)
 
 from . import accel as accel_mod
 from . import initramfs, paths, qmp
+from . import snapshot as snapshot_mod
 from .byo import Drive, check_file
 from .chain import DEFAULT_SPEC, Chain, opt
 from .console import PROMPT, Console
 from .errors import ConsoleTimeout, GuestError, LptrigError
+from .proc import spawn
 
 if TYPE_CHECKING:
     from qemu.qmp.legacy import QEMUMonitorProtocol
@@ -26,9 +31,32 @@ DEFAULT_MODULES = ("parport_pc", "lp", "ppdev")
 #: (ECP FIFO and ISA DMA; images/parport-fifo/)
 FIFO_MODULE = "parport_pc_fifo"
 READY = "lptrig: ready"
-#: console text that fails a run: kernel bugs (KASAN, KFENCE and lockdep report
-#: as BUG:/WARNING:), oopses, UBSAN reports, panics, hung tasks
+#: kernel log text that fails a run: kernel bugs (KASAN, KFENCE and lockdep
+#: report as BUG:/WARNING:), oopses, UBSAN reports, panics, hung tasks
 CRASH_PATTERNS = ("BUG:", "Oops", "WARNING:", "UBSAN:", "Kernel panic", "blocked for more than")
+#: a line as printk writes it on a console (Debian's kernel: CONFIG_PRINTK_TIME)
+_PRINTK_LINE = re.compile(r"^\[\s*\d+\.\d+\] ")
+#: a foreign kernel command line that sends the kernel's messages to
+#: kernel.log (the second serial port, COM2 at 0x2f8) too
+_KLOG_CONSOLE = re.compile(r"(^|\s)(console=ttyS1|earlycon=uart8250,io,0x2f8)(,|\s|$)")
+#: add_files of at most this many bytes in all (not counting programs the
+#: image has already) are copied in through the console after a snapshot
+#: restore, so that tests that differ only in a small file share one
+#: snapshot; the console moves 50-120 KiB/s under TCG (a UART), so larger
+#: sets go into the initramfs and so into the snapshot's key (restored as
+#: fast as any other from a warm cache)
+UPLOAD_LIMIT = 16 << 10
+#: QEMU options in extra_args that keep a run from a snapshot: disks (their
+#: contents are not in a migration stream), a migration of its own, traces
+_COLD_OPTIONS = ("-drive", "-blockdev", "-incoming", "-loadvm", "-snapshot", "-S",
+                 "-trace", "-D", "-fw_cfg")
+
+
+def kernel_problems(text: str) -> List[str]:
+    """The lines of a kernel log (printk's console format) that report a
+    kernel bug, oops, warning, panic or hung task."""
+    return [line.strip() for line in text.splitlines()
+            if _PRINTK_LINE.match(line) and any(p in line for p in CRASH_PATTERNS)]
 
 
 def with_fifo(modules: Union[str, Sequence[str]]) -> str:
@@ -46,10 +74,37 @@ def with_fifo(modules: Union[str, Sequence[str]]) -> str:
 
 
 def guest_cmdline(modules: str, extra_append: str = "") -> str:
-    """The kernel command line of lptrig's own guest: its console, and the
-    modules its /init loads (``lptrig.load=``), then ``extra_append``."""
-    append = f"console=ttyS0,115200 panic=-1 loglevel=5 lptrig.load={modules}"
+    """The kernel command line of lptrig's own guest: its consoles, and the
+    modules its /init loads (``lptrig.load=``), then ``extra_append``.
+
+    The kernel writes to both serial ports: ttyS0 (``console=``) is
+    /dev/console, where the shell runs; COM2 (0x2f8) is the 8250 boot
+    console kept after boot (``earlycon`` + ``keep_bootcon``: Linux's 8250
+    driver has one console for all its ports, so two ``console=ttyS`` cannot
+    both work) and carries nothing but the kernel's messages.  QEMU logs it
+    to ``kernel.log``, which the kernel-problem check reads: a command that
+    prints "WARNING:" is not a kernel warning.  ``loglevel`` comes first so
+    that the boot console filters from its first line.
+    """
+    append = (f"loglevel=5 earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon "
+              f"console=ttyS0,115200 panic=-1 lptrig.load={modules}")
     return f"{append} {extra_append}".strip()
+
+
+def _image_programs(image: "paths.Image") -> Dict[str, str]:
+    """Guest path -> sha256 of the programs the image has already
+    (``programs.sha256`` next to its initramfs, written by images/build.sh)."""
+    listing = image.initramfs.parent / "programs.sha256"
+    try:
+        lines = listing.read_text().splitlines()
+    except OSError:
+        return {}
+    have: Dict[str, str] = {}
+    for line in lines:
+        digest, _, guest = line.partition("  ")
+        if guest:
+            have[guest.strip()] = digest.strip()
+    return have
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -62,10 +117,24 @@ def _tail(path: Path, lines: int = 20) -> str:
 class Machine:
     """One guest VM. ``with Machine(rundir) as vm:`` starts it and shuts it down.
 
-    ``rundir`` receives console.log, qemu.log, qemu-trace.log and the chain's
-    output files; the sockets live there too unless the path is too long.
-    A guest reboot ends QEMU (-no-reboot) unless ``reboot`` is true; then
-    the guest boots again in the same QEMU run (wait for READY again).
+    ``rundir`` receives console.log, kernel.log (the kernel's messages
+    alone), qemu.log, qemu-trace.log and the chain's output files; the
+    sockets live there too unless the path is too long.  A guest reboot
+    ends QEMU (-no-reboot) unless ``reboot`` is true; then the guest boots
+    again in the same QEMU run (wait for READY again).
+
+    **Snapshot boot** (``lptrig.snapshot``): unless ``snapshot=False`` or
+    LPTRIG_SNAPSHOTS=0, the first boot of a configuration saves the ready
+    guest, and later ``start()`` + ``wait_ready()`` restore it instead of
+    booting (``restored`` is then true; ``boot_note`` says which and why).
+    A run with a trace (``trace``, the chain's ``trace-vcd``), disks or a
+    migration of its own in ``extra_args``, a twin, or a foreign guest
+    without ``ready`` boots cold: a trace starts at power-on, and a disk's
+    contents are not in a migration stream.  ``add_files`` of up to
+    UPLOAD_LIMIT bytes are copied in through the console after the restore
+    (or after the boot that made the snapshot), larger sets go into the
+    initramfs and the key.  A restored guest's clock is set to the host's
+    and its entropy pool gets fresh host bytes.
 
     The other end of a migration or a snapshot: ``incoming`` adds
     ``-incoming URI`` (``"defer"``: then QMP ``migrate-incoming``),
@@ -76,7 +145,7 @@ class Machine:
     ``start()`` it and do not ``wait_ready()``; the guest's shell goes on
     with whatever it was running (``expect`` its output on the console).
 
-    A *foreign* guest (``foreign``; README "Bring your own guest"): with
+    A *foreign* guest (``foreign``; docs/rig.md "Bring your own guest"): with
     ``kernel`` (and ``initrd``) or ``drives`` (``Drive`` or
     ``"IMG[,if=ide|floppy][,snapshot=off]"``) lptrig's image is not used;
     the kernel command line is exactly ``append``, and with drives but no
@@ -84,7 +153,10 @@ class Machine:
     ``extra_append``, ``add_files``) are refused.  There is no
     ``lptrig: ready``: ``wait_ready()`` waits for ``ready`` (e.g. the
     guest's prompt) if given.  ``prompt`` is the shell prompt
-    ``console.run()`` waits for before its first command.
+    ``console.run()`` waits for before its first command.  Its kernel's
+    messages reach kernel.log when ``append`` has ``console=ttyS1``.
+
+    QEMU dies with the Python process that started it (``lptrig.proc``).
     """
 
     def __init__(self, rundir: Union[str, Path], chain: Optional[Chain] = None, *,
@@ -98,7 +170,8 @@ class Machine:
                  kernel: Union[str, Path, None] = None,
                  initrd: Union[str, Path, None] = None, append: Optional[str] = None,
                  drives: Sequence[Union[str, Path, Drive]] = (),
-                 ready: Optional[str] = None, prompt: Optional[str] = None) -> None:
+                 ready: Optional[str] = None, prompt: Optional[str] = None,
+                 snapshot: Optional[bool] = None) -> None:
         self.rundir = Path(rundir).absolute()
         self.chain = chain if chain is not None else Chain.parse(DEFAULT_SPEC)
         self.modules = modules if isinstance(modules, str) else ",".join(modules)
@@ -139,6 +212,7 @@ class Machine:
         self.image = paths.image(image) if not self.foreign else None
         self.image_name = image
         self.accel = accel_mod.choose(accel)
+        self.use_snapshots = snapshot_mod.enabled() if snapshot is None else snapshot
         self._sockdir = paths.socket_dir(self.rundir)
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self._log: Optional[IO[bytes]] = None
@@ -146,9 +220,20 @@ class Machine:
         self._qmp: Optional["QEMUMonitorProtocol"] = None
         self._started = 0.0
         self.boot_time: Optional[float] = None
+        #: True once the guest came from a snapshot instead of a boot
+        self.restored = False
+        #: how this guest came up: which snapshot, or why it booted cold
+        self.boot_note = ""
         #: a twin boots nothing: it shares the initramfs of the machine it
         #: was made from (the same file on both ends of a migration)
         self._shared_initrd: Optional[Path] = None
+        self._snapshot: Optional[snapshot_mod.Snapshot] = None
+        self._restore_from: Optional[snapshot_mod.Snapshot] = None
+        self._save_lock: Optional[IO[str]] = None
+        self._overlays: List[Path] = []
+        # which added files the image has already, which go into the
+        # initramfs and which are uploaded once the guest is up
+        self._boot_files, self._upload_files = self._split_add_files()
 
     # -- the command line -------------------------------------------------
 
@@ -161,6 +246,11 @@ class Machine:
     def console_log(self) -> Path:
         """Everything the guest printed on its console."""
         return self.rundir / "console.log"
+
+    @property
+    def kernel_log(self) -> Path:
+        """The kernel's messages alone (the second serial port, ttyS1)."""
+        return self.rundir / "kernel.log"
 
     @property
     def qemu_log(self) -> Path:
@@ -183,7 +273,7 @@ class Machine:
             return self.foreign_initrd
         if self._shared_initrd is not None:
             return self._shared_initrd
-        if self.add_files:
+        if self._boot_files:
             return self.rundir / "initramfs-extra.cpio.gz"
         return self.image.initramfs
 
@@ -192,6 +282,14 @@ class Machine:
         if self.foreign:
             return self.append or ""
         return guest_cmdline(self.modules, self.extra_append)
+
+    def _drive_args(self) -> List[str]:
+        if not self._overlays:
+            return [arg for drive in self.drives for arg in drive.qemu_args()]
+        args: List[str] = []
+        for drive, overlay in zip(self.drives, self._overlays):
+            args += ["-drive", f"file={opt(overlay)},format=qcow2,if={drive.interface}"]
+        return args
 
     def argv(self) -> List[str]:
         """The exact QEMU argv."""
@@ -209,11 +307,14 @@ class Machine:
                 args += ["-initrd", str(self.foreign_initrd)]
             if self.append:
                 args += ["-append", self.append]
-        for drive in self.drives:
-            args += drive.qemu_args()
+        args += self._drive_args()
+        # ttyS0: the console (the shell); ttyS1: the kernel's messages
         args += ["-chardev", f"socket,id=con,path={opt(self._sock('console.sock'))},"
-                             f"server=on,wait=on,logfile={opt(self.console_log)}",
+                             f"server=on,wait=on,logfile={opt(self.console_log)},"
+                             "logappend=on",
                  "-serial", "chardev:con",
+                 "-chardev", f"file,id=klog,path={opt(self.kernel_log)},append=on",
+                 "-serial", "chardev:klog",
                  "-qmp", f"unix:{opt(self._sock('qmp.sock'))},server=on,wait=off"]
         args += self.chain.qemu_args(self.rundir)
         for pattern in self.trace:
@@ -224,6 +325,8 @@ class Machine:
             args += ["-S"]
         if self.incoming is not None:
             args += ["-incoming", self.incoming]
+        elif self._restore_from is not None:
+            args += ["-incoming", f"exec:cat {shlex.quote(str(self._restore_from.state))}"]
         if self.loadvm is not None:
             args += ["-loadvm", self.loadvm]
         return args + self.extra_args
@@ -245,9 +348,11 @@ class Machine:
                         incoming=incoming, loadvm=loadvm, paused=paused,
                         kernel=self.kernel, initrd=self.foreign_initrd,
                         append=self.append, drives=self.drives, ready=self.ready,
-                        prompt=self.prompt)
+                        prompt=self.prompt, snapshot=False)
         if not self.foreign:
             other._shared_initrd = self.initrd
+        # the guest's memory has every added file already
+        other._boot_files, other._upload_files = [], []
         return other
 
     def command_line(self) -> str:
@@ -260,6 +365,267 @@ class Machine:
                           + f"logs: {self.rundir}\nQEMU command line:\n"
                           + self.command_line())
 
+    # -- snapshots -------------------------------------------------------------
+
+    def _split_add_files(self) -> Tuple[List[Tuple[Path, str]], List[Tuple[Path, str]]]:
+        """(files for the initramfs, files to upload after the boot)."""
+        if not self.add_files or self.image is None:
+            return list(self.add_files), []
+        have = _image_programs(self.image)
+        needed = []
+        for host, guest in self.add_files:
+            try:
+                same = have.get(guest) == snapshot_mod.file_digest(host)
+            except OSError:
+                same = False    # initramfs.newc_archive reports it
+            if not same:
+                needed.append((host, guest))
+        if self._cold_reason() is not None:
+            return needed, []
+        try:
+            size = sum(host.stat().st_size for host, _ in needed)
+        except OSError:
+            return needed, []
+        return (needed, []) if size > UPLOAD_LIMIT else ([], needed)
+
+    def _cold_reason(self) -> Optional[str]:
+        """Why this machine cannot use a snapshot, or None."""
+        if not self.use_snapshots:
+            return "snapshots off (LPTRIG_SNAPSHOTS=0, --cold-boot)"
+        if self.incoming is not None or self.loadvm is not None or self.paused:
+            return "the other end of a migration"
+        if self.trace or "trace-vcd" in self.chain.props:
+            return "a trace starts at power-on"
+        cold = [a for a in self.extra_args if a in _COLD_OPTIONS]
+        if cold:
+            return f"{cold[0]} in the extra QEMU arguments"
+        if self.ready is None:
+            return "a foreign guest without a 'ready' text"
+        if any(not d.snapshot for d in self.drives):
+            return "a disk with snapshot=off changes from run to run"
+        if self.drives and shutil.which("qemu-img") is None:
+            return "qemu-img is missing (make deps: qemu-utils)"
+        return None
+
+    def _key_material(self) -> Dict[str, Any]:
+        """Everything that makes this guest what it is at its prompt."""
+        overlays = {str(o): f"<drive{i}>" for i, o in enumerate(self._overlays)}
+        replace = {str(self.rundir): "<run>", **overlays}
+        if self._sockdir is not None:
+            replace[str(self._sockdir)] = "<sock>"
+        saved, self._restore_from = self._restore_from, None
+        try:
+            argv = snapshot_mod.canonical_argv(self.argv()[1:], replace)
+        finally:
+            self._restore_from = saved
+        files = {"qemu": snapshot_mod.file_digest(self.qemu),
+                 "firmware": snapshot_mod.tree_digest(self.firmware)}
+        base = self.image.initramfs if self.image else self.foreign_initrd
+        for name, path in (("kernel", self.image.kernel if self.image else self.kernel),
+                           ("initrd", self._shared_initrd or base)):
+            if path is not None:
+                files[name] = snapshot_mod.file_digest(Path(path))
+        for host, guest in self._boot_files:
+            files[f"add {guest}"] = (f"{snapshot_mod.file_digest(host)} "
+                                     f"{host.stat().st_mode & 0o111:o}")
+        for i, drive in enumerate(self.drives):
+            files[f"drive{i}"] = f"{drive.path} {drive.format} " \
+                                 f"{snapshot_mod.file_digest(drive.path)}"
+        return {"argv": argv, "files": files, "ready": self.ready, "prompt": self.prompt}
+
+    def _make_overlays(self) -> None:
+        """Our own qcow2 overlay per disk (snapshot=on keeps QEMU's in /tmp,
+        out of reach): a snapshot saves them, a restore starts from them."""
+        self._overlays = []
+        for i, drive in enumerate(self.drives):
+            overlay = self.rundir / f"drive{i}.qcow2"
+            overlay.unlink(missing_ok=True)
+            proc = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                                   drive.format, "-b", str(drive.path), str(overlay)],
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  check=False)
+            if proc.returncode != 0:
+                raise LptrigError(f"qemu-img create (an overlay of {drive.path}) failed: "
+                                  f"{proc.stderr.strip()}")
+            self._overlays.append(overlay)
+
+    def _choose_boot(self) -> None:
+        """Restore a snapshot, or boot cold (and save one if we may)."""
+        self._snapshot = self._restore_from = None
+        reason = self._cold_reason()
+        if reason is not None:
+            self.boot_note = f"cold boot: {reason}"
+            return
+        if self.drives:
+            self._make_overlays()
+        material = self._key_material()
+        snap = snapshot_mod.Snapshot(snapshot_mod.make_key(material), material)
+        self._snapshot = snap
+        if snap.exists():
+            self._restore_from = snap
+            self.boot_note = f"restoring snapshot {snap.key[:12]}"
+            return
+        lock_path = snapshot_mod.root() / f"{snap.key}.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(lock_path, "w")  # pylint: disable=consider-using-with
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            if snap.exists():   # made while we looked
+                self._restore_from = snap
+                self.boot_note = f"restoring snapshot {snap.key[:12]}"
+                return
+            self.boot_note = (f"cold boot: snapshot {snap.key[:12]} is being made by "
+                              "another process")
+            return
+        if snap.exists():
+            lock.close()
+            self._restore_from = snap
+            self.boot_note = f"restoring snapshot {snap.key[:12]}"
+            return
+        self._save_lock = lock
+        self.boot_note = f"cold boot, saving snapshot {snap.key[:12]}"
+
+    def _release_save_lock(self) -> None:
+        if self._save_lock is not None:
+            self._save_lock.close()
+            self._save_lock = None
+
+    def _prepare_logs(self) -> None:
+        """The run's console and kernel logs: empty, or a restored guest's
+        boot as the snapshot recorded it (QEMU appends to them)."""
+        for log in (self.console_log, self.kernel_log):
+            source = self._restore_from.dir / log.name if self._restore_from else None
+            if source is not None and source.is_file():
+                shutil.copyfile(source, log)
+            else:
+                log.write_bytes(b"")
+        if self._restore_from is not None:
+            for i, overlay in enumerate(self._overlays):
+                shutil.copyfile(self._restore_from.drive(i), overlay)
+
+    def _unsaveable(self) -> Optional[str]:
+        """Why the guest as it is now must not become a snapshot, or None."""
+        try:
+            problems = kernel_problems(self._kernel_text())
+        except OSError:
+            problems = []
+        if problems:
+            return f"the boot shows a kernel problem ({problems[0]})"
+        for name, path in self.chain.output_files(self.rundir).items():
+            if name.startswith("i2c@"):
+                continue        # the EEPROM image, not output
+            if path.exists() and path.stat().st_size:
+                return f"the boot wrote to {name}"
+        return None
+
+    def _save_snapshot(self, timeout: float) -> None:
+        """Save the guest, ready at its prompt, as this configuration's
+        snapshot; the guest then goes on.  A failure is logged, not raised."""
+        snap = self._snapshot
+        assert snap is not None
+        mon = self.qmp()
+        stopped = False
+        staged: Optional[Path] = None
+        try:
+            self.console.sync(timeout)
+            try:        # the prompt after the sync: the shell waits in read()
+                self.console.expect(re.escape(self.prompt), 10, "the prompt")
+            except ConsoleTimeout:
+                pass
+            reason = self._unsaveable()
+            if reason is not None:
+                self.boot_note = f"cold boot, not saved: {reason}"
+                return
+            mon.command("stop")
+            stopped = True
+            staged = snap.staging()
+            old = mon.command("query-migrate-parameters").get("max-bandwidth")
+            mon.command("migrate-set-parameters", **{"max-bandwidth": 1 << 40})
+            mon.command("migrate", uri=f"exec:cat > {shlex.quote(str(staged / 'state'))}")
+            deadline = time.monotonic() + max(timeout, 120)
+            while True:
+                info = mon.command("query-migrate")
+                status = info.get("status")
+                if status == "completed":
+                    break
+                if status in ("failed", "cancelled") or time.monotonic() > deadline:
+                    self.boot_note = f"cold boot, not saved: migrate {info}"
+                    return
+                time.sleep(0.01)
+            if old is not None:
+                mon.command("migrate-set-parameters", **{"max-bandwidth": old})
+            for i, overlay in enumerate(self._overlays):
+                shutil.copyfile(overlay, staged / f"drive{i}.qcow2")
+            for log in (self.console_log, self.kernel_log):
+                shutil.copyfile(log, staged / log.name)
+            size = (staged / "state").stat().st_size
+            if snap.publish(staged, {"command line": self.argv(), "bytes": size}):
+                self.boot_note = f"cold boot, saved snapshot {snap.key[:12]}"
+            staged = None
+        finally:
+            if staged is not None:
+                shutil.rmtree(staged, ignore_errors=True)
+            if stopped:
+                mon.command("cont")
+            self._release_save_lock()
+
+    def _finish_restore(self, timeout: float) -> Optional[str]:
+        """Wait for the snapshot to load and run the guest; None when it
+        did, else what went wrong."""
+        assert self._restore_from is not None
+        deadline = time.monotonic() + timeout
+        try:
+            mon = self.qmp()
+            while True:
+                if self._proc is not None and self._proc.poll() is not None:
+                    return f"QEMU exited with status {self._proc.returncode}: " \
+                           + _tail(self.qemu_log, 3).replace("\n", " ")
+                status = mon.command("query-status")["status"]
+                if status != "inmigrate":
+                    break
+                if time.monotonic() > deadline:
+                    return f"still loading after {timeout:g} s"
+                time.sleep(0.01)
+            if status not in ("paused", "running", "postmigrate", "prelaunch"):
+                return f"QEMU's state after the load is {status!r}"
+            if status != "running":
+                mon.command("cont")
+        except LptrigError as exc:
+            if self._proc is not None and self._proc.poll() is not None:
+                return f"QEMU exited with status {self._proc.returncode}: " \
+                       + _tail(self.qemu_log, 3).replace("\n", " ")
+            return str(exc)
+        except Exception as exc:  # pylint: disable=broad-except
+            # a QMP error from QEMU going away mid-load
+            return f"QMP: {exc}"
+        self.console.at_prompt()
+        self._restore_from.touch()
+        return None
+
+    def _after_restore(self, timeout: float) -> None:
+        """A restored guest's clock is the host's and its entropy its own."""
+        if self.foreign:
+            self.console.sync(timeout)
+            return
+        self.console.check(f"date -s @{int(time.time())} >/dev/null; "
+                           f"echo {secrets.token_hex(64)} > /dev/urandom", timeout)
+
+    def _upload_added_files(self, timeout: float) -> None:
+        """The added files not in the initramfs, through the console: one
+        newc archive (the initramfs's own format and modes), unpacked at /."""
+        if not self._upload_files:
+            return
+        archive = initramfs.newc_archive(self._upload_files)
+        path = f"/tmp/.lptrig-files-{secrets.token_hex(4)}.cpio"
+        self.console.upload(archive, path)
+        out = self.console.run(f"(cd / && exec cpio -idmu) < {path} 2>&1 && rm -f {path}",
+                               timeout)
+        if out.status != 0:
+            raise self._failure(f"unpacking the added files in the guest failed:\n"
+                                f"{out.output}")
+
     # -- lifetime -----------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> None:
@@ -267,16 +633,25 @@ class Machine:
         if self._proc is not None:
             raise LptrigError("this machine has already been started")
         self.rundir.mkdir(parents=True, exist_ok=True)
-        if self.add_files and self._shared_initrd is None:
+        self._choose_boot()
+        try:
+            self._launch(timeout)
+        except BaseException:
+            self._release_save_lock()
+            raise
+
+    def _launch(self, timeout: float) -> None:
+        if self._boot_files and self._shared_initrd is None:
             assert self.image is not None and self.initrd is not None
-            initramfs.write_with_files(self.image.initramfs, self.add_files, self.initrd)
+            initramfs.write_with_files(self.image.initramfs, self._boot_files, self.initrd)
         for name in ("console.sock", "qmp.sock"):
             self._sock(name).unlink(missing_ok=True)
-        print(f"lptrig: accel={self.accel}", file=sys.stderr)
+        self._prepare_logs()
+        print(f"lptrig: accel={self.accel}; {self.boot_note}", file=sys.stderr)
         self._log = open(self.qemu_log, "wb")  # pylint: disable=consider-using-with
         self._started = time.monotonic()
-        self._proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
-                                      stdout=self._log, stderr=subprocess.STDOUT)
+        self._proc = spawn(self.argv(), stdin=subprocess.DEVNULL,
+                           stdout=self._log, stderr=subprocess.STDOUT)
         deadline = self._started + timeout
         while True:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -293,18 +668,61 @@ class Machine:
             time.sleep(0.05)
         self._console = Console(sock, self.prompt)
 
+    def _stop_qemu(self) -> None:
+        """End this QEMU at once (a restore that failed)."""
+        if self._qmp is not None:
+            qmp.close(self._qmp)
+            self._qmp = None
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(10)
+        if self._console is not None:
+            self._console.close()
+            self._console = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self._proc = None
+
     def wait_ready(self, timeout: float = 180.0) -> float:
         """Wait for ``lptrig: ready`` (a foreign guest: ``ready``) on the
-        console; return the boot time in s."""
+        console, or for a snapshot to load; return the time from start() to
+        a shell that takes commands, in s."""
         if self.ready is None:
             raise LptrigError("a foreign guest prints no 'lptrig: ready': give "
                               "Machine(ready=TEXT) or expect its output on the console")
+        if self._restore_from is not None:
+            snap = self._restore_from
+            failed = self._finish_restore(timeout)
+            if failed is None:
+                self.restored = True
+                self.boot_note = f"restored snapshot {snap.key[:12]}"
+                self._after_restore(timeout)
+                self._upload_added_files(timeout)
+                self.boot_time = time.monotonic() - self._started
+                return self.boot_time
+            # logged, not an error: the stream goes, the guest boots cold
+            print(f"lptrig: snapshot {snap.key[:12]} did not load ({failed}); "
+                  "deleted it, booting cold", file=sys.stderr)
+            self._stop_qemu()
+            if self.qemu_log.exists():
+                self.qemu_log.replace(self.rundir / "qemu-restore-failed.log")
+            snap.remove()
+            self._choose_boot()
+            self.boot_note += f" (snapshot {snap.key[:12]} did not load: {failed})"
+            try:
+                self._launch(30.0)
+            except BaseException:
+                self._release_save_lock()
+                raise
         try:
             self.console.expect(re.escape(self.ready), timeout, repr(self.ready))
         except ConsoleTimeout as exc:
+            self._release_save_lock()
             raise self._failure(f"the guest was not ready within {timeout:g} s; "
                                 f"last console output:\n{exc.output}") from None
         except GuestError as exc:
+            self._release_save_lock()
             try:
                 status = self._proc.wait(5) if self._proc is not None else None
             except subprocess.TimeoutExpired:
@@ -313,6 +731,9 @@ class Machine:
                 raise self._failure(f"QEMU exited with status {status} before the "
                                     "guest was ready") from None
             raise self._failure(str(exc)) from None
+        if self._save_lock is not None:
+            self._save_snapshot(timeout)
+        self._upload_added_files(timeout)
         self.boot_time = time.monotonic() - self._started
         return self.boot_time
 
@@ -338,6 +759,7 @@ class Machine:
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Quit QEMU through QMP, then terminate or kill it if it lingers."""
+        self._release_save_lock()
         proc = self._proc
         if proc is not None and proc.poll() is None:
             if self._console is not None:
@@ -364,20 +786,30 @@ class Machine:
             self._log = None
         if self._sockdir is not None:
             shutil.rmtree(self._sockdir, ignore_errors=True)
+        for overlay in self._overlays:
+            overlay.unlink(missing_ok=True)
+
+    def _kernel_text(self) -> str:
+        """The kernel's messages: kernel.log, or for a foreign kernel that
+        logs to ttyS0 only, the console log's printk lines (a command's own
+        output in that format, such as dmesg's, cannot be told apart there)."""
+        klog = self.kernel_log.read_text(errors="replace") if self.kernel_log.exists() else ""
+        if self.foreign and not _KLOG_CONSOLE.search(self.kernel_cmdline()):
+            return self.console_log.read_text(errors="replace")
+        return klog
 
     def check_console(self) -> None:
-        """Raise GuestError if the console log shows a kernel bug, oops,
-        warning, panic or hung task."""
+        """Raise GuestError if the kernel's log shows a bug, oops, warning,
+        panic or hung task."""
         try:
-            text = self.console_log.read_text(errors="replace")
+            text = self._kernel_text()
         except OSError:
             return
-        bad = [line.strip() for line in text.splitlines()
-               if any(pattern in line for pattern in CRASH_PATTERNS)]
+        bad = kernel_problems(text)
         if bad:
             shown = "\n".join(bad[:10])
-            raise GuestError(f"the guest console shows a kernel problem "
-                             f"(see {self.console_log}):\n{shown}")
+            where = self.kernel_log if text and not self.foreign else self.console_log
+            raise GuestError(f"the guest kernel reports a problem (see {where}):\n{shown}")
 
     def __enter__(self) -> "Machine":
         try:

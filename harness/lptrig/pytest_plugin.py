@@ -49,7 +49,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import pytest
 
 from . import faults as faults_mod
-from . import paths, qmp
+from . import paths, qmp, snapshot
 from .chain import DEFAULT_SPEC, Chain
 from .console import Console
 from .errors import LptrigError
@@ -83,6 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="keep the result directories of passing tests too")
     group.addoption("--lptrig-shard", metavar="I/N", default=None,
                     help="run only slice I of N (1 <= I <= N) of the collected tests")
+    group.addoption("--lptrig-cold-boot", action="store_true",
+                    help="boot every guest from scratch: no snapshot is restored or "
+                         "saved (as LPTRIG_SNAPSHOTS=0)")
 
 
 def parse_shard(text: str) -> Tuple[int, int]:
@@ -125,6 +128,8 @@ def pytest_configure(config: pytest.Config) -> None:
             Chain.parse(spec)
         except LptrigError as exc:
             raise pytest.UsageError(f"--lptrig-chain: {exc}") from None
+    if config.getoption("lptrig_cold_boot"):
+        os.environ[snapshot.ENV] = "0"      # xdist workers inherit it
     if hasattr(config, "workerinput"):
         return          # an xdist worker: the controller chose the directory
     results = config.getoption("lptrig_results")
@@ -161,7 +166,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> List[str]:
-    lines = [f"lptrig: results in {os.environ.get(RESULTS_ENV)}"]
+    lines = [f"lptrig: results in {os.environ.get(RESULTS_ENV)}",
+             "lptrig: snapshot boot " + (f"on ({snapshot.root()})" if snapshot.enabled()
+                                         else "off (cold boots)")]
     if config.getoption("lptrig_shard"):
         lines.append(f"lptrig: shard {config.getoption('lptrig_shard')}")
     return lines
@@ -263,6 +270,8 @@ def make_machine(request: pytest.FixtureRequest,
         vm = Machine(rundir, chain, **kwargs)
         _remember(request, lambda: f"run directory: {rundir}\n"
                                    f"console: {vm.console_log}\n"
+                                   f"kernel log: {vm.kernel_log}\n"
+                                   f"boot: {vm.boot_note}\n"
                                    f"QEMU: {vm.command_line()}")
         started.append(vm)
         vm.start()

@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Typ
 from . import paths, qmp
 from .chain import Chain, opt
 from .errors import GuestError, LptrigError, QTestError
+from .proc import spawn
 
 if TYPE_CHECKING:
     from qemu.qmp.legacy import QEMUMonitorProtocol
@@ -83,8 +84,8 @@ class QTest:
             server.bind(str(self._sockdir / "qtest.sock"))
             server.listen(1)
             self._log = open(self.rundir / "qemu.log", "wb")  # pylint: disable=consider-using-with
-            self._proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
-                                          stdout=self._log, stderr=subprocess.STDOUT)
+            self._proc = spawn(self.argv(), stdin=subprocess.DEVNULL,
+                               stdout=self._log, stderr=subprocess.STDOUT)
             deadline = time.monotonic() + self.timeout
             while not select.select([server], [], [], 0.1)[0]:
                 if self._proc.poll() is not None or time.monotonic() > deadline:
