@@ -42,20 +42,28 @@ endif
 
 LPTRIG := PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m lptrig
 
-.PHONY: all deps qemu image demo run test bench faults fuzz soak clean distclean
+.PHONY: all deps test-deps qemu image rt-image demo run test bench faults fuzz soak clean distclean
 
 all: qemu image
 
+# what make, make demo and make run need; make test adds test-deps
 deps:
 	@bash scripts/deps.sh $(if $(filter 1,$(DEBUG)),debug)
+
+# pytest, the RT guest's headers, trace readers, trinity, LAVA's schema and
+# dispatcher (tests/lava runs LAVA's lava-run)
+test-deps: deps
+	@bash scripts/deps.sh test lava $(if $(filter 1,$(DEBUG)),debug)
 
 qemu: deps
 	@bash qemu-device/build.sh $(QEMU_FLAGS)
 
-# lptrig's guest image and the RT guest (images/rt/: a foreign guest for
-# tests/guest/test_rt_guest.py)
+# lptrig's guest image (the debug kernel's with DEBUG=1)
 image: deps
 	@bash images/build.sh
+
+# the RT guest (images/rt/: a foreign guest for tests/guest/test_rt_guest.py)
+rt-image: test-deps image
 	@bash images/rt/build.sh
 
 demo: all
@@ -65,12 +73,12 @@ demo: all
 run: all
 	@$(LPTRIG) run $(ARGS)
 
-# JUnit XML to $(JUNIT) (each test's result directory is its lptrig_logs property)
-# tests/lava runs LAVA's dispatcher: make test installs it (deps.sh lava).
-test: all
-	@bash scripts/deps.sh lava
+# JUnit XML to $(JUNIT) (each test's result directory is its lptrig_logs
+# property); the slowest 15 tests are listed at the end.  Guests come from
+# snapshots (docs/rig.md "Snapshot boot"; LPTRIG_SNAPSHOTS=0 boots each cold).
+test: all test-deps rt-image
 	@mkdir -p $(JUNIT_DIR)
-	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest $(PYTEST_ARGS) \
+	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest $(PYTEST_ARGS) --durations=15 \
 		$(if $(SHARD),--lptrig-shard=$(SHARD)) --junitxml=$(JUNIT) tests
 
 # Both benchmarks run even when the first fails; make fails if either did.
@@ -93,7 +101,7 @@ soak:
 		tests/soak
 
 # The fault matrix (tests/faults/test_matrix.py), its table on the terminal
-faults: all
+faults: all test-deps
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest -p no:xdist -p no:cacheprovider -s -q \
 		tests/faults/test_matrix.py tests/faults/test_matrix_linux.py
 

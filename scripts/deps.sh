@@ -3,7 +3,9 @@
 # every package is present it only checks and returns in well under a second.
 #
 # Usage: scripts/deps.sh [GROUP...]
-#   (none)  what make, make demo and make test need
+#   (none)  what make, make demo and make run need
+#   test    also what make test needs (pytest, the RT guest, trace readers,
+#           trinity, LAVA's schema, ...)
 #   debug   also what the debug guest kernel and image need (make image DEBUG=1)
 #   fuzz    also clang and libFuzzer for QEMU's fuzzer (make fuzz)
 #   lava    also LAVA's dispatcher and lava-server's device-type templates
@@ -13,6 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
 . "$here/versions.sh"
 
+# What make, make demo and make run need: building QEMU, the guest image
+# and our driver, booting it, and rendering the demo's printed page.
 PKGS=(
 	# QEMU build
 	build-essential pkg-config git python3 python3-venv meson ninja-build
@@ -20,12 +24,21 @@ PKGS=(
 	# guest image
 	seabios busybox-static cpio gzip xz-utils kmod
 	"linux-headers-${KVER}=${KPKGVER}" "linux-source-6.1=${KPKGVER}"
+	libelf-dev bc
+	# lptrig render: PostScript and PDF pages through Ghostscript, plain
+	# text through enscript (make demo renders a page and reads its pixels
+	# with PIL)
+	ghostscript enscript python3-pil
+)
+# make test: the test runner and everything only the tests use
+TEST_PKGS=(
+	python3-pytest python3-pytest-xdist python3-pytest-timeout
 	# the RT guest's headers (lpt1284.ko for it; its kernel .deb is only
 	# downloaded and unpacked by images/rt/build.sh), e2fsprogs for its disk
 	"linux-headers-${RT_KVER}=${KPKGVER}" e2fsprogs
-	libelf-dev bc
-	# rig; qemu-img for the qcow2 image of the savevm/loadvm tests
-	python3-pytest python3-pytest-xdist python3-pytest-timeout qemu-utils
+	# qemu-img: the qcow2 image of the savevm/loadvm tests, and the
+	# overlays a foreign guest's disks get for snapshot boot
+	qemu-utils
 	# merging the JUnit XML of make test SHARD=i/N runs (scripts/junit-merge.py)
 	python3-junitparser
 	# reading cable traces (VCD): sigrok's decoders, GTKWave's vcd2fst,
@@ -33,10 +46,6 @@ PKGS=(
 	sigrok-cli gtkwave python3-matplotlib
 	# syscall fuzzing of the guest driver (tests/soak; the debug image too)
 	trinity
-	# lptrig render: PostScript and PDF pages through Ghostscript, plain
-	# text through enscript (make demo renders a page); PIL reads the pages'
-	# pixels in tests/cli/test_render.py
-	ghostscript enscript python3-pil
 	# LAVA's job schema (lava_common.schemas): tests/lava validates the job
 	# definitions in lava/ with it
 	lava-common
@@ -44,6 +53,7 @@ PKGS=(
 lava=0
 for group in "$@"; do
 	case "$group" in
+	test) PKGS+=("${TEST_PKGS[@]}") ;;
 	# the debug kernel's build (linux-source-6.1 is above)
 	debug) PKGS+=(libssl-dev) ;;
 	# QEMU --enable-fuzzing; llvm for llvm-symbolizer (libFuzzer's coverage report)
@@ -55,7 +65,7 @@ for group in "$@"; do
 		lava=1
 		;;
 	*)
-		echo "deps: unknown group '$group' (debug, fuzz, lava)" >&2
+		echo "deps: unknown group '$group' (test, debug, fuzz, lava)" >&2
 		exit 2
 		;;
 	esac

@@ -10,3 +10,8 @@ CONFIG_LPT1284=y
 CONFIG_I2C=y
 CONFIG_AT24C=y
 CONFIG_TMP105=y
+# The VM Generation ID device: every guest has one, so that a guest restored
+# from a snapshot (harness/lptrig/snapshot.py) gets a new ID and Linux's
+# vmgenid driver reseeds its random number generator (two restores of one
+# snapshot do not share random numbers).
+CONFIG_ACPI_VMGENID=y
