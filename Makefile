@@ -20,7 +20,7 @@ JUNIT_DIR := $(LPTRIG_CACHE)/junit
 JUNIT := $(JUNIT_DIR)/lptrig$(if $(SHARD),-shard-$(subst /,-of-,$(SHARD))).xml
 ARGS ?=
 
-# Reliability variants (README "Reliability"):
+# Reliability variants (docs/reliability.md):
 #   SANITIZE=1  QEMU built with ASan + UBSan (its own build tree); make test
 #               fails on any sanitizer report
 #   DEBUG=1     the debug guest kernel (lockdep, KASAN, KFENCE, kmemleak,

@@ -48,8 +48,8 @@ FORMAT=2
 
 # Linux's own parallel-port stack, the independent peer of our driver.
 BASE_MODULES=(parport parport_pc lp ppdev)
-# Debian's drivers of the line-level peripherals (README "LapLink, I2C and
-# PPS"): PLIP, the I2C adapter with the drivers of the devices on its bus,
+# Debian's drivers of the line-level peripherals (docs/peripherals.md,
+# "LapLink, I2C and PPS"): PLIP, the I2C adapter with the drivers of the devices on its bus,
 # and the PPS client.
 PERIPHERAL_MODULES=(plip i2c_parport i2c_dev at24 lm75 pps_parport)
 

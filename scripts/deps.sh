@@ -41,6 +41,9 @@ TEST_PKGS=(
 	qemu-utils
 	# merging the JUnit XML of make test SHARD=i/N runs (scripts/junit-merge.py)
 	python3-junitparser
+	# installing the rig with pip into a venv, offline (docs/rig.md;
+	# tests/cli/test_pytest_plugin.py does it)
+	python3-pip python3-setuptools python3-wheel
 	# reading cable traces (VCD): sigrok's decoders, GTKWave's vcd2fst,
 	# matplotlib for lptrig trace-png
 	sigrok-cli gtkwave python3-matplotlib

@@ -35,7 +35,7 @@ examples:
   python3 -m lptrig cmdline --chain loopback@end   print the QEMU command line
   python3 -m lptrig render /tmp/o/printer@end.bin  the page it received, as printer@end.png
   python3 -m lptrig run --drive freedos.img --chain printer@end --out /tmp/o
-                                                 your own guest (README: Bring your own guest)
+                                                 your own guest (docs/rig.md: Bring your own guest)
   python3 -m lptrig run --kernel vmlinuz --initrd initrd.img --drive disk.img \
       --append 'console=ttyS0 root=/dev/sda rw'   your own kernel, root on the disk
 
@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--fault", metavar="KIND@ADDR:KNOB=VALUE", action="append",
                         default=[], help="set a peripheral's fault knob at start, e.g. "
                         "printer@end:paper-out=on or printer@0:drop=100 (repeatable; "
-                        "README: Fault knobs)")
+                        "docs/device.md: Fault knobs)")
     common.add_argument("--set", metavar="KIND@ADDR:PROP=VALUE", action="append",
                         default=[], help="set a QEMU property of a peripheral, e.g. "
                         "pps@end:period-ns=500000000 or i2c@end:stretch-ns=20000 "

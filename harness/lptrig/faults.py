@@ -1,7 +1,7 @@
 """Fault knobs of the chain's peripherals, as the harness sets them.
 
 Every peripheral has the same knobs (qemu-device/hw/char/lpt1284-fault.c;
-README "Fault knobs"): set at start as -device properties, or at run time
+docs/device.md "Fault knobs"): set at start as -device properties, or at run time
 with QMP qom-set.  ``parse("printer@0:paper-out=on")`` checks one
 ``NAME:KNOB=VALUE`` and ``apply(chain, faults)`` puts them on the chain's
 peripherals.

@@ -1,7 +1,7 @@
 """Cable traces: the VCD files isa-lpt1284 writes (trace-vcd=FILE).
 
 ``read(path)`` reads such a file (1-bit wires, as lpt1284-vcd.c writes
-them; decoding protocols is sigrok's job, see README) into transitions per
+them; decoding protocols is sigrok's job, see docs/device.md) into transitions per
 signal; ``render(path, out, start_ns, end_ns)`` draws a window of it as a
 PNG with Debian's matplotlib, one row per line, for reports.
 """

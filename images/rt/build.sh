@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the RT guest into $LPTRIG_CACHE/images/rt/: a second guest, built
-# differently from lptrig's own, booted as a foreign guest (README "Bring
-# your own guest"; tests/guest/test_rt_guest.py):
+# differently from lptrig's own, booted as a foreign guest (docs/rig.md,
+# "Bring your own guest"; tests/guest/test_rt_guest.py):
 #
 #   vmlinuz         Debian's real-time kernel linux-image-$RT_KVER (PREEMPT_RT),
 #                   the pinned kernel's other flavour (scripts/versions.sh)

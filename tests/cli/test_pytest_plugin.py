@@ -2,7 +2,11 @@
 
 The example project (examples/label-printer) runs from a copy outside the
 checkout with ``-p lptrig.pytest_plugin``: its tests pass, and its
-deliberately failing test keeps its result directory and names it.  The
+deliberately failing test keeps its result directory and names it.  It also
+runs with lptrig pip-installed (editable, offline) into a venv, with no
+``-p`` and no PYTHONPATH, and there lptrig's own suite, whose conftest.py
+names the plugin too, still loads it once; the venv's ``lptrig`` command
+works.  The
 shards of ``--lptrig-shard I/N`` partition lptrig's own suite, their JUnit
 XML merges (scripts/junit-merge.py, Debian's junitparser) into exactly a
 full run's tests, and bad shard specs get one clear error.
@@ -89,6 +93,44 @@ def test_a_failing_example_test_keeps_its_result_directory(example: Path,
     assert "lptrig: ready" in (guest / "console.log").read_text()
     assert (guest / "qemu.log").exists()
     assert str(guest / "console.log") in run.stdout     # the console is named too
+
+
+@pytest.mark.guest
+def test_the_example_project_passes_with_lptrig_installed_by_pip(example: Path,
+                                                                 tmp_path: Path) -> None:
+    venv = tmp_path / "v"
+    # no PYTHONPATH, no pip configuration of this machine, and an index that
+    # refuses connections: pip must need nothing but Debian's packages
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PIP_") and k not in (
+               RESULTS_ENV, "PYTEST_XDIST_WORKER", "PYTEST_ADDOPTS", "PYTHONPATH")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL="http://127.0.0.1:9/simple/",
+               PIP_DISABLE_PIP_VERSION_CHECK="1")
+
+    def run(*cmd: object, cwd: Path = tmp_path, **extra: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([str(c) for c in cmd], cwd=cwd, env=dict(env, **extra),
+                              capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, f"{cmd}:\n{done.stdout}{done.stderr}"
+        return done
+
+    run(PYTHON, "-m", "venv", "--system-site-packages", venv)
+    run(venv / "bin" / "pip", "install", "--no-build-isolation", "-e", TOP / "harness")
+    assert run(venv / "bin" / "lptrig", "--help").stdout.startswith("usage: lptrig ")
+    # the example project: the plugin comes from its entry point alone
+    results = tmp_path / "results"
+    tests = run(venv / "bin" / "python", "-m", "pytest", "-rA", f"--lptrig-results={results}",
+                cwd=example).stdout
+    assert re.search(r"^plugins: .*\blptrig-\d", tests, re.MULTILINE), tests
+    assert re.search(r"\b5 passed, 1 deselected\b", tests), tests
+    # lptrig's own suite names the plugin in tests/conftest.py (and the second
+    # run also with -p, from PYTHONPATH, as make test's pytest does): pytest
+    # loads it once, no "Plugin already registered"
+    for args, extra in (([], {}),
+                        (["-p", "lptrig.pytest_plugin"], {"PYTHONPATH": str(TOP / "harness")})):
+        listed = run(venv / "bin" / "python", "-m", "pytest", "-p", "no:cacheprovider", *args,
+                     "--collect-only", "-q", "tests/cli/test_bad_input.py", cwd=TOP,
+                     **extra).stdout
+        assert re.search(r"^\d+ tests collected", listed, re.MULTILINE), listed
 
 
 def collect(args: Sequence[str], cwd: Path = TOP) -> List[str]:

@@ -227,7 +227,7 @@ def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
 #: how far apart two assert timestamps may be from the period, in ns:
 #: the edge is exact in virtual time; the guest stamps it when its
 #: interrupt handler runs, which under TCG on a busy host is late by up to
-#: a few ms (README "PPS source")
+#: a few ms (docs/peripherals.md, "PPS source")
 PPS_TOLERANCE_NS = 20_000_000
 
 

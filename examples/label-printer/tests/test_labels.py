@@ -2,7 +2,8 @@
 
 Each test boots lptrig's guest with the chain of its ``lptrig_chain``
 marker; ``lptrig_machine`` copies print-label into the guest.  The
-fixtures come from lptrig's pytest plugin (``-p lptrig.pytest_plugin``).
+fixtures come from lptrig's pytest plugin (installed with pip, or
+``-p lptrig.pytest_plugin`` with lptrig's harness on PYTHONPATH).
 """
 
 import time
