@@ -34,7 +34,7 @@ import tty
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Optional, Pattern, TextIO, Union
 
-from .errors import CommandFailed, CommandTimeout, ConsoleTimeout, GuestError
+from .errors import CommandFailed, CommandTimeout, ConsoleTimeout, GuestError, brief
 
 #: ANSI escape sequences and control characters other than \t and \n
 _NOISE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[@-_=>78]"
@@ -255,10 +255,10 @@ class Console:
                             + re.escape(f"{marker}-END") + r" (\d+)\n", re.DOTALL)
         remaining = max(timeout - (time.monotonic() - start), 0.1)
         try:
-            match = self.expect(framed, remaining, f"guest command {cmd!r}")
+            match = self.expect(framed, remaining, f"guest command {brief(cmd)}")
         except ConsoleTimeout as exc:
             partial = exc.output.partition(f"{marker}-BEGIN\n")[2]
-            raise CommandTimeout(f"guest command {cmd!r} did not finish within "
+            raise CommandTimeout(f"guest command {brief(cmd)} did not finish within "
                                  f"{timeout:g} s", partial) from None
         return Result(int(match.group(2)), strip_noise(match.group(1)))
 

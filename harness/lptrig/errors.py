@@ -5,6 +5,13 @@ CLI prints them without a traceback.
 """
 
 
+def brief(cmd: str, limit: int = 300) -> str:
+    """``cmd`` for a message: repr'd, and cut in the middle when long."""
+    if len(cmd) <= limit:
+        return repr(cmd)
+    return f"{cmd[:limit // 2]!r} ... ({len(cmd)} characters) ... {cmd[-limit // 2:]!r}"
+
+
 class LptrigError(Exception):
     """A problem the user can fix (bad spec, missing build, missing file)."""
 
@@ -32,7 +39,7 @@ class CommandFailed(LptrigError):
     """A guest command run with ``Console.check`` exited non-zero."""
 
     def __init__(self, cmd: str, status: int, output: str) -> None:
-        super().__init__(f"guest command {cmd!r} exited with status {status}:\n"
+        super().__init__(f"guest command {brief(cmd)} exited with status {status}:\n"
                          f"{output}")
         self.cmd = cmd
         self.status = status

@@ -231,6 +231,8 @@ class Machine:
         self._restore_from: Optional[snapshot_mod.Snapshot] = None
         self._save_lock: Optional[IO[str]] = None
         self._overlays: List[Path] = []
+        #: why the snapshot this machine tried first did not load
+        self._restore_failure = ""
         # which added files the image has already, which go into the
         # initramfs and which are uploaded once the guest is up
         self._boot_files, self._upload_files = self._split_add_files()
@@ -315,7 +317,10 @@ class Machine:
                  "-serial", "chardev:con",
                  "-chardev", f"file,id=klog,path={opt(self.kernel_log)},append=on",
                  "-serial", "chardev:klog",
-                 "-qmp", f"unix:{opt(self._sock('qmp.sock'))},server=on,wait=off"]
+                 "-qmp", f"unix:{opt(self._sock('qmp.sock'))},server=on,wait=off",
+                 # a new VM Generation ID on every start: Linux reseeds its
+                 # random numbers when a snapshot is restored
+                 "-device", "vmgenid"]
         args += self.chain.qemu_args(self.rundir)
         for pattern in self.trace:
             args += ["-trace", f"enable={pattern}"]
@@ -562,7 +567,8 @@ class Machine:
                 shutil.copyfile(log, staged / log.name)
             size = (staged / "state").stat().st_size
             if snap.publish(staged, {"command line": self.argv(), "bytes": size}):
-                self.boot_note = f"cold boot, saved snapshot {snap.key[:12]}"
+                self.boot_note = f"cold boot, saved snapshot {snap.key[:12]}" + (
+                    f" ({self._restore_failure})" if self._restore_failure else "")
             staged = None
         finally:
             if staged is not None:
@@ -709,7 +715,8 @@ class Machine:
                 self.qemu_log.replace(self.rundir / "qemu-restore-failed.log")
             snap.remove()
             self._choose_boot()
-            self.boot_note += f" (snapshot {snap.key[:12]} did not load: {failed})"
+            self._restore_failure = f"snapshot {snap.key[:12]} did not load: {failed}"
+            self.boot_note += f" ({self._restore_failure})"
             try:
                 self._launch(30.0)
             except BaseException:

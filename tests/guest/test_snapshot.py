@@ -46,8 +46,7 @@ def test_a_restored_guest_is_the_booted_guest(make_machine: Callable[..., Machin
     # the same kernel state as the boot gave: modules, Linux's view of the
     # port and of the daisy chain, the command line, the device nodes
     for cmd in ("lsmod", "cat /proc/cmdline", "ls -l /dev/lp* /dev/parport*",
-                "grep -r . /proc/sys/dev/parport | sort", "uname -a",
-                "cat /proc/sys/kernel/random/boot_id"):
+                "grep -r . /proc/sys/dev/parport | sort", "uname -a"):
         assert sh(restored, cmd) == sh(booted, cmd), cmd
     # the run's own logs start with the boot it skipped
     assert "lptrig: ready" in restored.console_log.read_text()
@@ -89,7 +88,7 @@ def test_two_restores_of_one_snapshot_are_independent(
     assert b.console.run("ls /root/only-a").status != 0
     # their random numbers differ (VM generation ID: the kernel reseeds)
     assert sh(a, "cat /proc/sys/kernel/random/uuid") != sh(b, "cat /proc/sys/kernel/random/uuid")
-    assert a.console.run("exit 3").status == 3 and b.console.run("true").status == 0
+    assert a.console.run("(exit 3)").status == 3 and b.console.run("true").status == 0
 
 
 def test_a_changed_input_boots_cold(make_machine: Callable[..., Machine],
@@ -152,13 +151,13 @@ def test_added_files_are_there_after_a_restore(make_machine: Callable[..., Machi
     big.write_bytes(os.urandom(64 << 10))
     config = _config()
     runs = []
-    for files in ([(small, "/usr/local/bin/tool")], [(small, "/usr/local/bin/tool")],
-                  [(small, "/usr/local/bin/tool"), (big, "/root/big.bin")],
-                  [(small, "/usr/local/bin/tool"), (big, "/root/big.bin")]):
+    for files in ([(small, "/usr/bin/lptrig-tool")], [(small, "/usr/bin/lptrig-tool")],
+                  [(small, "/usr/bin/lptrig-tool"), (big, "/root/big.bin")],
+                  [(small, "/usr/bin/lptrig-tool"), (big, "/root/big.bin")]):
         vm = make_machine(Chain.parse(SPEC), add_files=files, **config)
         runs.append(vm.restored)
-        assert sh(vm, "tool") == "tool ran\n"
-        assert sh(vm, "stat -c %a /usr/local/bin/tool") == "755\n"
+        assert sh(vm, "lptrig-tool") == "tool ran\n"
+        assert sh(vm, "stat -c %a /usr/bin/lptrig-tool") == "755\n"
         if len(files) == 2:
             assert sh(vm, "md5sum < /root/big.bin").split()[0] == \
                 hashlib.md5(big.read_bytes()).hexdigest()
