@@ -81,10 +81,10 @@ test: all test-deps rt-image
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest $(PYTEST_ARGS) --durations=15 \
 		$(if $(SHARD),--lptrig-shard=$(SHARD)) --junitxml=$(JUNIT) tests
 
-# Both benchmarks run even when the first fails; make fails if either did.
-bench: all
-	PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/throughput.py; rc=$$?; \
-	PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/driver.py && exit $$rc
+# Every benchmark runs even when one fails; make fails if any did.
+bench: all rt-image
+	rc=0; for b in throughput driver boot; do \
+		PYTHONPATH=$(CURDIR)/harness $(PYTHON) bench/$$b.py || rc=1; done; exit $$rc
 
 # QEMU's generic-fuzz over isa-lpt1284 with libFuzzer for FUZZ_SECONDS
 # (scripts/fuzz.sh; corpus and crashes in $(LPTRIG_CACHE)/fuzz).
