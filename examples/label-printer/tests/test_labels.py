@@ -6,7 +6,6 @@ fixtures come from lptrig's pytest plugin (installed with pip, or
 ``-p lptrig.pytest_plugin`` with lptrig's harness on PYTHONPATH).
 """
 
-import time
 from pathlib import Path
 
 import pytest
@@ -44,8 +43,10 @@ def test_a_label_waits_while_the_printer_is_out_of_paper(lptrig_console, lptrig_
                                                           lptrig_faults):
     lptrig_faults.set("printer@end", "paper-out", "on")
     lptrig_console.check("print-label parcel 42 > /tmp/job 2>&1 & echo $! > /tmp/job.pid")
-    time.sleep(2)
-    # Linux's lp holds the job while the printer reports paper out
+    # Linux's lp has seen the paper-out (it says so once) ...
+    lptrig_console.check("until dmesg | grep -q 'lp0 out of paper'; do sleep 0.1; done",
+                         timeout=120)
+    # ... and holds the job while the printer reports paper out
     assert lptrig_outputs["printer@end"] == b""
     assert lptrig_console.check("kill -0 $(cat /tmp/job.pid) && echo waiting").strip() \
         == "waiting"
