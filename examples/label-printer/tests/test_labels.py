@@ -43,10 +43,11 @@ def test_a_label_waits_while_the_printer_is_out_of_paper(lptrig_console, lptrig_
                                                           lptrig_faults):
     lptrig_faults.set("printer@end", "paper-out", "on")
     lptrig_console.check("print-label parcel 42 > /tmp/job 2>&1 & echo $! > /tmp/job.pid")
-    # Linux's lp has seen the paper-out (it says so once) ...
-    lptrig_console.check("until dmesg | grep -q 'lp0 out of paper'; do sleep 0.1; done",
-                         timeout=120)
-    # ... and holds the job while the printer reports paper out
+    # print-label has /dev/lp0 open and sleeps in the kernel: Linux's lp
+    # holds the job while the printer reports paper out
+    lptrig_console.check("until for p in /proc/[0-9]*; do ls -l $p/fd 2>/dev/null | "
+                         "grep -q /dev/lp0 && grep -q '^State:.*sleeping' $p/status && "
+                         "echo $p; done | grep -q .; do sleep 0.1; done", timeout=120)
     assert lptrig_outputs["printer@end"] == b""
     assert lptrig_console.check("kill -0 $(cat /tmp/job.pid) && echo waiting").strip() \
         == "waiting"
