@@ -52,11 +52,13 @@ _COLD_OPTIONS = ("-drive", "-blockdev", "-incoming", "-loadvm", "-snapshot", "-S
                  "-trace", "-D", "-fw_cfg")
 
 
-def kernel_problems(text: str) -> List[str]:
-    """The lines of a kernel log (printk's console format) that report a
-    kernel bug, oops, warning, panic or hung task."""
+def kernel_problems(text: str, printk_only: bool = False) -> List[str]:
+    """The lines of a kernel log that report a kernel bug, oops, warning,
+    panic or hung task; with ``printk_only`` only lines in printk's console
+    format count (a console that carries other output too)."""
     return [line.strip() for line in text.splitlines()
-            if _PRINTK_LINE.match(line) and any(p in line for p in CRASH_PATTERNS)]
+            if (not printk_only or _PRINTK_LINE.match(line))
+            and any(p in line for p in CRASH_PATTERNS)]
 
 
 def with_fifo(modules: Union[str, Sequence[str]]) -> str:
@@ -513,7 +515,7 @@ class Machine:
     def _unsaveable(self) -> Optional[str]:
         """Why the guest as it is now must not become a snapshot, or None."""
         try:
-            problems = kernel_problems(self._kernel_text())
+            problems = self._kernel_problems()[1]
         except OSError:
             problems = []
         if problems:
@@ -570,6 +572,13 @@ class Machine:
                 self.boot_note = f"cold boot, saved snapshot {snap.key[:12]}" + (
                     f" ({self._restore_failure})" if self._restore_failure else "")
             staged = None
+        except (OSError, LptrigError, Exception) as exc:  # pylint: disable=broad-except
+            # QMP errors are qemu.qmp's own: a snapshot that could not be
+            # made is not the run's failure (the guest goes on, cold-booted)
+            if isinstance(exc, ConsoleTimeout) or self.exitcode is not None:
+                raise
+            self.boot_note = f"cold boot, not saved: {type(exc).__name__}: {exc}"
+            print(f"lptrig: snapshot {snap.key[:12]} not saved: {exc}", file=sys.stderr)
         finally:
             if staged is not None:
                 shutil.rmtree(staged, ignore_errors=True)
@@ -796,26 +805,27 @@ class Machine:
         for overlay in self._overlays:
             overlay.unlink(missing_ok=True)
 
-    def _kernel_text(self) -> str:
-        """The kernel's messages: kernel.log, or for a foreign kernel that
-        logs to ttyS0 only, the console log's printk lines (a command's own
-        output in that format, such as dmesg's, cannot be told apart there)."""
-        klog = self.kernel_log.read_text(errors="replace") if self.kernel_log.exists() else ""
+    def _kernel_problems(self) -> Tuple[Path, List[str]]:
+        """Where the kernel's messages are, and its problems there:
+        kernel.log, or for a foreign kernel that logs to ttyS0 only, the
+        printk lines of the console log (a command's own output in that
+        format, such as dmesg's, cannot be told apart there)."""
         if self.foreign and not _KLOG_CONSOLE.search(self.kernel_cmdline()):
-            return self.console_log.read_text(errors="replace")
-        return klog
+            log, printk_only = self.console_log, True
+        else:
+            log, printk_only = self.kernel_log, False
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return log, kernel_problems(text, printk_only)
 
     def check_console(self) -> None:
         """Raise GuestError if the kernel's log shows a bug, oops, warning,
         panic or hung task."""
         try:
-            text = self._kernel_text()
+            where, bad = self._kernel_problems()
         except OSError:
             return
-        bad = kernel_problems(text)
         if bad:
             shown = "\n".join(bad[:10])
-            where = self.kernel_log if text and not self.foreign else self.console_log
             raise GuestError(f"the guest kernel reports a problem (see {where}):\n{shown}")
 
     def __enter__(self) -> "Machine":
