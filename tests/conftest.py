@@ -87,11 +87,16 @@ def seed_note(seed: int) -> str:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item,
                               call: pytest.CallInfo) -> Iterator[None]:
-    """A failing test that drew from the seed names it in its report."""
+    """A failing test that drew from the seed names it in its report, and
+    what it noted in ``item._lptrig_runs`` (QEMUs it started itself, where
+    it was: tests/guest/test_migration_linux.py)."""
     outcome = yield
     report = outcome.get_result()
     if report.failed and "lptrig_seed" in getattr(item, "fixturenames", ()):
         report.sections.append(("lptrig seed", seed_note(item.config.stash[_SEED])))
+    if report.failed:
+        for describe in getattr(item, "_lptrig_runs", []):
+            report.sections.append(("lptrig", describe()))
 
 
 def pytest_report_header(config: pytest.Config) -> List[str]:
