@@ -93,10 +93,12 @@ fuzz: deps
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # lptctl stress with 16 processes on the debug kernel for SOAK_SECONDS, host
-# faults toggled, then trinity on /dev/lpt0* (tests/soak/).
+# faults toggled, then trinity on /dev/lpt0* for as long (tests/soak/; make
+# test runs the same tests for 10 s each).
 soak:
 	$(MAKE) image qemu DEBUG=1
 	LPTRIG_DEBUG=1 LPTRIG_IMAGE=debug LPTRIG_SOAK_SECONDS=$(SOAK_SECONDS) \
+		LPTRIG_TRINITY_SECONDS=$(SOAK_SECONDS) \
 		PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest -p no:xdist -p no:cacheprovider -s -q \
 		tests/soak
 

@@ -6,15 +6,17 @@ The fixtures (``make_machine``, ``make_qtest``, ``lptrig_machine`` with the
 test gets its own result directory holding the QEMU log, the console log,
 traces and the peripherals' output files, so tests run in parallel
 (``pytest -n auto``); a failing test's directory is kept and printed with
-the exact QEMU command line.  Here: the report header, the sanitizer check
-of ``make test SANITIZE=1`` and the fault matrices' tables.
+the exact QEMU command line.  Here: the report header, the session seed,
+the sanitizer check of ``make test SANITIZE=1`` and the fault matrices'
+tables.
 """
 
 import os
+import random
 import re
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Set
+from typing import Callable, Dict, Iterator, List, Optional, Set
 
 import pytest
 
@@ -27,9 +29,80 @@ BASE = 0x378
 ECP = BASE + 0x400
 
 
+# -- the session seed ------------------------------------------------------
+#
+# Every random choice a test makes (data, switch instants, stress seeds)
+# comes from one seed per session, so that a failing run can be repeated.
+# The xdist controller draws it once (pytest_configure runs there before the
+# workers start) and hands it to the workers in LPTRIG_SEED, which they
+# inherit: all workers of a run share it.
+
+SEED_ENV = "LPTRIG_SEED"
+#: the migration tests' old name for the seed, still honoured
+SEED_ENV_ALIASES = ("LPTRIG_MIGRATION_SEED",)
+_SEED = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("lptrig").addoption(
+        "--lptrig-seed", metavar="N", default=None,
+        help=f"the seed of every random choice of the tests (default: ${SEED_ENV}, "
+             "else drawn once per session; the report header shows it)")
+
+
+def _parse_seed(text: str, where: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise pytest.UsageError(f"{where}: {text!r} is not a seed (a number)") from None
+    if seed < 0:
+        raise pytest.UsageError(f"{where}: {seed} is not a seed (0 or more)")
+    return seed
+
+
+def session_seed(config: pytest.Config) -> int:
+    """``--lptrig-seed``, else $LPTRIG_SEED (an xdist worker: its
+    controller's), else a new one."""
+    option: Optional[str] = config.getoption("lptrig_seed")
+    if option is not None:
+        return _parse_seed(option, "--lptrig-seed")
+    for name in (SEED_ENV,) + SEED_ENV_ALIASES:
+        if os.environ.get(name):
+            return _parse_seed(os.environ[name], name)
+    return random.SystemRandom().randrange(1 << 32)
+
+
+@pytest.fixture(scope="session")
+def lptrig_seed(pytestconfig: pytest.Config) -> int:
+    """The session's seed: derive every random choice from it
+    (``random.Random(f"{lptrig_seed}/what")``) and show it in failure
+    messages; ``--lptrig-seed N`` repeats a run."""
+    return pytestconfig.stash[_SEED]
+
+
+def seed_note(seed: int) -> str:
+    return f"seed {seed} (--lptrig-seed {seed} repeats it)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo) -> Iterator[None]:
+    """A failing test that drew from the seed names it in its report, and
+    what it noted in ``item._lptrig_runs`` (QEMUs it started itself, where
+    it was: tests/guest/test_migration_linux.py)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "lptrig_seed" in getattr(item, "fixturenames", ()):
+        report.sections.append(("lptrig seed", seed_note(item.config.stash[_SEED])))
+    if report.failed:
+        for describe in getattr(item, "_lptrig_runs", []):
+            report.sections.append(("lptrig", describe()))
+
+
 def pytest_report_header(config: pytest.Config) -> List[str]:
     lines = [f"lptrig: accel={accel.choose()}, "
-             f"cache={os.environ.get('LPTRIG_CACHE', '~/.cache/lptrig')}"]
+             f"cache={os.environ.get('LPTRIG_CACHE', '~/.cache/lptrig')}",
+             f"lptrig: {seed_note(config.stash[_SEED])}"]
     if os.environ.get("LPTRIG_QEMU"):
         lines.append(f"lptrig: QEMU {os.environ['LPTRIG_QEMU']}")
     if os.environ.get("LPTRIG_IMAGE"):
@@ -47,6 +120,8 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
 # Leaks are not checked: QEMU never frees its start-up allocations.
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_SEED] = seed = session_seed(config)
+    os.environ[SEED_ENV] = str(seed)    # xdist workers, started later, inherit it
     if os.environ.get("LPTRIG_SANITIZE") != "1" or hasattr(config, "workerinput"):
         return          # not asked for, or an xdist worker (it inherits the env)
     logs = paths.cache_dir() / "sanitizer" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")

@@ -21,10 +21,51 @@ def sh(vm: Machine, cmd: str, timeout: float = 60) -> str:
     return vm.console.check(cmd, timeout).strip()
 
 
-def wait_waiters(vm: Machine, count: int) -> None:
+#: how long a guest-side wait for a condition may take, in seconds of guest
+#: time: on an idle host the conditions come within milliseconds, but
+#: nothing may depend on how fast the host is
+WAIT_SECONDS = 120
+
+
+def wait_guest(vm: Machine, cond: str, seconds: int = WAIT_SECONDS) -> None:
+    """Until the guest shell condition ``cond`` holds, checked every 50 ms
+    for at least ``seconds`` of guest time; CommandFailed if it never does."""
+    polls = seconds * 20
+    sh(vm, f"i=0; until {cond} || [ $i -ge {polls} ]; do i=$((i+1)); sleep 0.05; done; "
+           f"{cond}", timeout=2 * seconds + 60)
+
+
+def wait_waiters(vm: Machine, count: int, port: str = "lpt0",
+                 seconds: int = WAIT_SECONDS) -> None:
     """Until QUERY_WAITERS (sysfs) shows ``count`` queued requests."""
-    sh(vm, f"i=0; while [ $(cat {SYS}/lpt0/waiters) != {count} ] && [ $i -lt 1500 ]; do "
-           f"i=$((i+1)); sleep 0.01; done; [ $(cat {SYS}/lpt0/waiters) = {count} ]")
+    wait_guest(vm, f'{{ read n < {SYS}/{port}/waiters; [ "$n" = {count} ]; }}', seconds)
+
+
+def hold(vm: Machine, name: str, cmd: str, granted: str = "allocated") -> None:
+    """Start ``lptctl CMD -`` in the background (output in /tmp/NAME, its pid
+    in /tmp/NAME.pid) and wait until it has the port (its ``granted`` line):
+    it holds until release() sends it SIGTERM, however long the test takes.
+
+    Its stdin is /dev/null: the console shell has job control, so a
+    background job keeps the console as stdin, and lptctl would end its
+    hold at the first line typed there (or stop on SIGTTIN reading it)."""
+    sh(vm, f"lptctl {cmd} - < /dev/null > /tmp/{name} 2>&1 & echo $! > /tmp/{name}.pid")
+    wait_guest(vm, f"grep -q '^{granted} t=' /tmp/{name}")
+
+
+def release(vm: Machine, name: str) -> str:
+    """SIGTERM to the holder ``name``: it lets go (frees, unlocks, deselects)
+    and exits 0; returns its output."""
+    sh(vm, f"kill $(cat /tmp/{name}.pid); wait $(cat /tmp/{name}.pid)")
+    return sh(vm, f"cat /tmp/{name}")
+
+
+def owner(vm: Machine, port: str = "lpt0") -> str:
+    return sh(vm, f"cat {SYS}/{port}/owner")
+
+
+def pid_of(vm: Machine, name: str) -> str:
+    return sh(vm, f"cat /tmp/{name}.pid")
 
 
 def stamps(text: str, what: str = "allocated") -> int:
@@ -46,10 +87,14 @@ def node_names(vm: Machine) -> Dict[int, str]:
 def check_allocate_is_strictly_fifo(vm: Machine, lock: Tuple[int, int, int] = (0, 2, 4)) -> None:
     """Eight requests (allocate, lock and select, on the devices ``lock``)
     queued behind a holder are granted in queue order, one holder at a time;
-    try-allocate never queues and fails while anyone waits."""
+    try-allocate never queues and fails while anyone waits.
+
+    The holder keeps the port until it is told to let go (SIGTERM), after
+    all eight wait and try-allocate was refused; each waiter holds 30 ms
+    only so that two grants at once would show as overlapping stamps.
+    Nothing depends on how long anything takes."""
     a, b, c = lock
-    sh(vm, "lptctl alloc 1500 > /tmp/holder 2>&1 &")
-    sh(vm, f"while [ $(cat {SYS}/lpt0/owner) = none ]; do sleep 0.01; done")
+    hold(vm, "holder", "alloc")
     # allocate, lock and select requests wait in one queue
     kinds = {1: ("alloc 30", "allocated", "freed"), 2: (f"lock {a} 30", "locked", "unlocked"),
              3: ("alloc 30", "allocated", "freed"),
@@ -64,12 +109,17 @@ def check_allocate_is_strictly_fifo(vm: Machine, lock: Tuple[int, int, int] = (0
     # try-allocate never queues, and fails while anyone waits
     result = vm.console.run("lptctl try")
     assert result.status == 1 and "EBUSY" in result.output
+    assert sh(vm, "lptctl waiters") == "waiters 8"
+    # nobody got the port past the holder
+    assert owner(vm) == pid_of(vm, "holder")
+    assert sh(vm, "cat /tmp/w[1-8]") == ""
+    held = release(vm, "holder")
     sh(vm, "wait")
     granted = [stamps(sh(vm, f"cat /tmp/w{i}"), kinds[i][1]) for i in range(1, 9)]
     assert granted == sorted(granted)
     freed = [stamps(sh(vm, f"cat /tmp/w{i}"), kinds[i][2]) for i in range(1, 9)]
     assert all(f < g for f, g in zip(freed, granted[1:]))   # one holder at a time
-    assert stamps(sh(vm, "cat /tmp/holder"), "freed") < granted[0]
+    assert stamps(held, "freed") < granted[0]
     assert sh(vm, "lptctl waiters") == "waiters 0"
     assert sh(vm, "lptctl try").startswith("allocated")
 

@@ -128,9 +128,13 @@ def test_hot_plug_a_daisy_device_and_pull_it_mid_transfer(
     # Pull it out in the middle of a transfer to it
     vm.console.send("ppdev_xfer -t 2 -s 1 write compat /root/big.bin; "
                     "echo \"pulled rc=$?\"\n")
-    deadline = time.monotonic() + 60
-    # ("one\n" first, then at least 8 KiB of the file)
-    while len(hot.read_bytes()) < 4 + 8192 and time.monotonic() < deadline:
+    # ("one\n" first, then at least 8 KiB of the file).  The printer's
+    # timing makes the whole file take at least 10 s of virtual time (40 us
+    # a byte), which the host's clock cannot beat: the pull comes mid-file
+    # unless this poll is 10 s late.
+    deadline = time.monotonic() + 120
+    while len(hot.read_bytes()) < 4 + 8192:
+        assert time.monotonic() < deadline, f"only {len(hot.read_bytes())} bytes arrived"
         time.sleep(0.05)
     mon.command("device_del", id="hot")
     match = vm.console.expect(r"pulled rc=(\d+)", 120)

@@ -56,11 +56,25 @@ log - reaches a target drawn at random between 10 % and 90 % of the
 transfer (80 % for the reverse and EPP transfers, 60 % for the 4 MiB
 ``ecp-dma`` print, which runs at some MB/s: the host polls, and needs room
 after the target; for the daisy loop: after a select chosen at random in
-the first three quarters of its selects, plus a random delay of up to 20
-ms: a write through lpt1284.ko is a select, a few hundred bytes and a
-deselect, and two of them fit into the delay and the stop).  Stopping there makes the instant exact,
-and the state read there is the state QEMU saves (QEMU saves device state
-with the VM stopped in any migration).
+the first three quarters of its selects, then after 0-1200 more changes of
+the host's lines (trace events), drawn: anywhere in the write after the
+select, its deselect or the next command packet).  Stopping there makes
+the instant exact, and the state read there is the state QEMU saves (QEMU
+saves device state with the VM stopped in any migration).  The fault
+cases need no poll to be blocked: ``paper-out`` is armed on the printer
+(``arm``, ``arm-after``) and comes on by itself at the target byte;
+``busy-stall`` is set at the target and the transfer counts as blocked
+once the printer reports its stall (trace event).  On the destination the
+blocked transfer is checked after the guest has looked at the printer
+again (a status register read, traced), not after a fixed time.
+
+Nothing waits a fixed time.  What the host cannot guarantee is to stop
+the VM before a transfer ends, however much room there is after the
+target: a host so loaded that the transfer ran to its end first makes
+that round's try no switch (the migration is cancelled, the transfer is
+checked where it ran) and the round is tried again with the target drawn
+from the earlier half of the range, up to ATTEMPTS tries; every switch
+that does happen is checked in full.
 
 Environment:
 
@@ -68,9 +82,10 @@ Environment:
   each with its own random switch instant; the QEMU a round ends on is the
   source of the next, so a case migrates (or snapshots) N times.  The
   acceptance run is ``LPTRIG_MIGRATION_ROUNDS=10``.
-- ``LPTRIG_MIGRATION_SEED=S`` repeats a run's data and switch targets.
-  Without it each run draws a seed; a failure report shows it (section
-  "lptrig") and each assertion message does too.
+- The data and the switch targets come from the session seed
+  (``--lptrig-seed N``, or ``LPTRIG_SEED``; ``LPTRIG_MIGRATION_SEED``, its
+  old name, still works: tests/conftest.py); a failure report shows it and
+  each assertion message does too.
 """
 
 import hashlib
@@ -95,8 +110,6 @@ pytestmark = pytest.mark.guest
 
 #: transfers per case, each with its own switch instant
 ROUNDS = int(os.environ.get("LPTRIG_MIGRATION_ROUNDS") or "1")
-#: the seed of the data and of the switch instants
-SEED = int(os.environ.get("LPTRIG_MIGRATION_SEED") or random.SystemRandom().randrange(1 << 32))
 
 CHAIN = "/machine/peripheral/lpt0/lpt0.0"
 CONTROLLER = "/machine/peripheral/lpt0"
@@ -106,6 +119,10 @@ DEFAULT_MODULES = "parport_pc,lp,ppdev"
 TRANSFER_TIMEOUT = 180.0
 #: the switch is drawn between these fractions of a transfer
 LOW, HIGH = 0.10, 0.90
+#: tries at a round whose transfer ends before the host stops the VM
+ATTEMPTS = 6
+#: how often the host polls a transfer's progress, seconds
+POLL = 0.001
 
 
 def peripheral_path(qom_id: str) -> str:
@@ -116,10 +133,10 @@ class TraceCounter:
     """Counts the lines of a QEMU trace log that match ``pattern``, reading
     only what was added since the last call (the log is flushed per line)."""
 
-    def __init__(self, path: Path, pattern: str) -> None:
+    def __init__(self, path: Path, pattern: str, at_end: bool = False) -> None:
         self.path = path
         self.regex = re.compile(pattern)
-        self.offset = 0
+        self.offset = path.stat().st_size if at_end and path.exists() else 0
         self.partial = b""
         self.count = 0
         self.values: List[str] = []
@@ -212,8 +229,9 @@ class Kind:
     device_props: Dict[str, str] = {}
     modules = DEFAULT_MODULES
     trace: Tuple[str, ...] = ()
-    #: the fault knob armed mid-transfer, and its armed and cleared values
+    #: the fault knob set mid-transfer, and its set and cleared values
     fault: Optional[Tuple[str, Any, Any]] = None
+    armed = False
     #: the switch comes within these fractions of the transfer: the host
     #: polls, so a fast transfer needs room after the target
     low, high = LOW, HIGH
@@ -243,13 +261,20 @@ class Kind:
         """A function giving the transfer's progress on ``vm`` (monotonic)."""
         raise NotImplementedError
 
-    def target(self, rnd: Round) -> int:
-        """How far the transfer goes before the switch (random)."""
-        return max(1, round(rnd.total * self.rng.uniform(self.low, self.high)))
+    def target(self, rnd: Round, attempt: int = 0) -> int:
+        """How far the transfer goes before the switch (random); each new
+        attempt at a round draws from the earlier half of the range before."""
+        high = self.low + (self.high - self.low) / 2 ** attempt
+        return max(1, round(rnd.total * self.rng.uniform(self.low, high)))
 
-    def delay(self) -> float:
-        """Extra time after the target is reached before the VM stops."""
-        return 0.0
+    def extra(self, vm: Machine) -> Optional[Tuple[Callable[[], int], int]]:
+        """After the target: a second progress measure, started now, and how
+        far it must go before the VM stops (random); None: stop at once."""
+        return None
+
+    def finished(self, vm: Machine, rnd: Round, at: int) -> bool:
+        """Is the transfer over (with the VM stopped at progress ``at``)?"""
+        return at >= rnd.total
 
     def check_source(self, vm: Machine, rnd: Round, progress: int) -> None:
         """Checks on the source right after the stop (optional)."""
@@ -419,8 +444,9 @@ class DaisyPpdev(Kind):
     switch falls after a randomly chosen select, plus a random delay."""
 
     spec = "printer@0,printer@1,printer@2,printer@end"
-    trace = ("lpt1284_dot3_select",)
+    trace = ("lpt1284_dot3_select", "lpt1284_chain_drive")
     pattern = r"lpt1284_dot3_select "
+    LINES = r"lpt1284_chain_drive "
     iterations = 12
     devices = ("0", "1", "2", "end")
 
@@ -474,19 +500,20 @@ class DaisyPpdev(Kind):
         self.at_start = received(vm, [p.qom_id for p in vm.chain.peripherals])
         return TraceCounter(vm.trace_log, self.pattern)
 
-    def target(self, rnd: Round) -> int:
-        # room after the target: with the target 2 selects before the end, a
-        # switch after the whole loop happened (36 of 36, target 34)
-        return self.rng.randint(1, max(1, rnd.total * 3 // 4))
+    def target(self, rnd: Round, attempt: int = 0) -> int:
+        # within the first three quarters of the selects (halved on each
+        # new attempt): room after the target
+        return self.rng.randint(1, max(1, (rnd.total * 3 // 4) >> attempt))
 
-    def delay(self) -> float:
-        return self.rng.uniform(0, 0.020)
+    def extra(self, vm: Machine) -> Optional[Tuple[Callable[[], int], int]]:
+        # then 0-1200 more changes of the host's lines: anywhere in the
+        # write after the select, its deselect or the next command packet
+        return TraceCounter(vm.trace_log, self.LINES, at_end=True), self.rng.randint(0, 1200)
 
-    def check_source(self, vm: Machine, rnd: Round, progress: int) -> None:
-        # not all the data is there yet either
+    def finished(self, vm: Machine, rnd: Round, at: int) -> bool:
+        # the last select may have come, or even all the data
         sent = received(vm, [p.qom_id for p in vm.chain.peripherals]) - self.at_start
-        assert sent < sum(len(d) for d in rnd.forward.values()), \
-            f"the switch came after all {sent} bytes: not in the middle of the loop"
+        return at >= rnd.total or sent >= sum(len(d) for d in rnd.forward.values())
 
 
 class DaisyLpt1284(DaisyPpdev):
@@ -508,19 +535,26 @@ class DaisyLpt1284(DaisyPpdev):
 
 
 class FaultPaperOut(Compat):
-    """A print through lp that the host blocks mid-way with the printer's
-    ``paper-out`` knob (QMP qom-set); switched while blocked; the knob is
-    still set on the destination, which is checked to stay blocked until
-    the knob is cleared there."""
+    """A print through lp that the printer blocks mid-way with its
+    ``paper-out`` knob, armed (QMP qom-set ``arm``, ``arm-after``) to come
+    on by itself at the switch target; switched while blocked; the knob is
+    still set on the destination, which is checked to stay blocked (while
+    lp looks at the printer again) until the knob is cleared there."""
 
     fault = ("paper-out", True, False)
+    #: the knob comes on by itself at the target (an on/off knob can be armed)
+    armed = True
+    trace = ("lpt1284_peripheral_stall",)
     size = 16 * 1024
 
 
 class FaultBusyStall(FaultPaperOut):
-    """The same with ``busy-stall=-1``: Busy held for ever after a byte."""
+    """The same with ``busy-stall=-1``: Busy held for ever after a byte.
+    It cannot be armed: the host sets it at the target, and the transfer is
+    blocked once the printer says it stalls (trace event)."""
 
     fault = ("busy-stall", -1, 0)
+    armed = False
 
 
 KINDS: Dict[str, type] = {
@@ -562,6 +596,7 @@ class Switcher:
         self.sockdir = Path(tempfile.mkdtemp(prefix="lptrig-mig-"))
         self.image = tmp_path / "snapshots.qcow2"
         self.pending: Optional[Machine] = None
+        self.migrating = False
         self.uri = ""
 
     def extra_args(self) -> List[str]:
@@ -578,14 +613,14 @@ class Switcher:
                             f"QEMU: {vm.command_line()}")
         self.request.node._lptrig_runs = runs  # pylint: disable=protected-access
 
-    def ready(self, src: Machine, number: int) -> None:
+    def ready(self, src: Machine, label: str) -> None:
         """Before the transfer: start the destination of a migration."""
         if self.method != "migrate":
             return
-        dst = src.twin(self.tmp_path / f"round{number}", incoming="defer")
+        dst = src.twin(self.tmp_path / f"round{label}", incoming="defer")
         self._track(dst)
         dst.start()
-        self.uri = f"unix:{self.sockdir / f'mig{number}.sock'}"
+        self.uri = f"unix:{self.sockdir / f'mig{label}.sock'}"
         dst.qmp().command("migrate-incoming", uri=self.uri)
         self.pending = dst
 
@@ -601,8 +636,21 @@ class Switcher:
             {"capability": "pause-before-switchover", "state": True}])
         mon.command("migrate-set-parameters", **{"max-bandwidth": 256 << 10})
         mon.command("migrate", uri=self.uri)
+        self.migrating = True
 
-    def switch(self, src: Machine, number: int) -> Machine:
+    def abandon(self, src: Machine) -> None:
+        """No switch this time (the transfer ended first): a migration under
+        way is cancelled and its destination let go; ``src`` goes on."""
+        if self.migrating:
+            mon = src.qmp()
+            mon.command("migrate_cancel")
+            self._wait_migrated(mon, "source", "cancelled")
+            self.migrating = False
+        if self.pending is not None:
+            self.pending.shutdown()
+            self.pending = None
+
+    def switch(self, src: Machine, label: str) -> Machine:
         """The VM (stopped) goes from ``src`` to a new QEMU, loaded, paused."""
         mon = src.qmp()
         if self.method == "migrate":
@@ -613,15 +661,16 @@ class Switcher:
             mon.command("migrate-continue", state="pre-switchover")
             self._wait_migrated(mon, "source")
             self._wait_migrated(dst.qmp(), "destination")
+            self.pending, self.migrating = None, False
             src.shutdown()
             assert src.exitcode == 0, f"the source QEMU exited with {src.exitcode}"
         else:
-            name = f"round{number}"
+            name = f"round{label}"
             out = mon.command("human-monitor-command", **{"command-line": f"savevm {name}"})
             assert out.strip() == "", f"savevm {name}: {out}"
             src.shutdown()
             assert src.exitcode == 0, f"the source QEMU exited with {src.exitcode}"
-            dst = src.twin(self.tmp_path / f"round{number}", loadvm=name)
+            dst = src.twin(self.tmp_path / f"round{label}", loadvm=name)
             self._track(dst)
             dst.start()
         status = dst.qmp().command("query-status")
@@ -653,10 +702,10 @@ def output_files(vm: Machine) -> Dict[str, bytes]:
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_switch_in_the_middle_of_a_transfer(
         make_machine: Callable[..., Machine], twins: List[Machine], tmp_path: Path,
-        request: pytest.FixtureRequest, kind: str, method: str) -> None:
-    rng = random.Random(f"{SEED}/{kind}/{method}")
-    where = {"text": f"seed {SEED} (LPTRIG_MIGRATION_SEED={SEED} repeats it), "
-                     f"{ROUNDS} round(s)"}
+        request: pytest.FixtureRequest, lptrig_seed: int, kind: str, method: str) -> None:
+    rng = random.Random(f"{lptrig_seed}/{kind}/{method}")
+    seed = f"seed {lptrig_seed} (--lptrig-seed {lptrig_seed} repeats it)"
+    where = {"text": f"{seed}, {ROUNDS} round(s)"}
     runs = getattr(request.node, "_lptrig_runs", [])
     runs.append(lambda: where["text"])
     request.node._lptrig_runs = runs  # pylint: disable=protected-access
@@ -664,117 +713,175 @@ def test_switch_in_the_middle_of_a_transfer(
     case: Kind = KINDS[kind](rng, tmp_path)
     switcher = Switcher(method, tmp_path, twins, request)
     try:
-        run_rounds(case, switcher, make_machine, where)
+        Rounds(case, switcher, make_machine, where, seed).run()
     finally:
         switcher.close()
 
 
-def run_rounds(case: Kind, switcher: Switcher, make_machine: Callable[..., Machine],
-               where: Dict[str, str]) -> None:
-    vm = make_machine(case.chain(), modules=case.modules, add_files=case.files,
-                      trace=list(case.trace), extra_args=switcher.extra_args())
-    history = [vm]
-    names = list(vm.chain.output_files(vm.rundir))
-    #: everything sent forward to each output file so far, across rounds
-    stream: Dict[str, bytes] = {name: b"" for name in names}
-    #: where each output file of the current machine starts in ``stream``
-    start = {name: 0 for name in names}
-    initial = cable_state(vm)
-    for p in vm.chain.peripherals:
-        assert initial[f"{peripheral_path(p.qom_id)} received"] == 0
-    assert set(output_files(vm).values()) <= {b""}
+class Missed(Exception):
+    """The host stopped the VM only after the transfer had ended."""
 
-    for rnd in case.rounds:
-        ctx = (f"round {rnd.number} of {ROUNDS}, seed {SEED} "
-               f"(LPTRIG_MIGRATION_SEED={SEED} repeats it)")
-        where["text"] = ctx
-        vm.console.check(f"echo round {rnd.number}")
+
+class Rounds:
+    """A case's rounds, one after another, each on the QEMU the one before
+    ended on."""
+
+    def __init__(self, case: Kind, switcher: Switcher, make_machine: Callable[..., Machine],
+                 where: Dict[str, str], seed: str) -> None:
+        self.case = case
+        self.switcher = switcher
+        self.where = where
+        self.seed = seed
+        self.vm = make_machine(case.chain(), modules=case.modules, add_files=case.files,
+                               trace=list(case.trace), extra_args=switcher.extra_args())
+        self.history = [self.vm]
+        self.names = list(self.vm.chain.output_files(self.vm.rundir))
+        #: everything sent forward to each output file so far, across rounds
+        self.stream: Dict[str, bytes] = {name: b"" for name in self.names}
+        #: where each output file of the current machine starts in ``stream``
+        self.start = {name: 0 for name in self.names}
+        initial = cable_state(self.vm)
+        for p in self.vm.chain.peripherals:
+            assert initial[f"{peripheral_path(p.qom_id)} received"] == 0
+        assert set(output_files(self.vm).values()) <= {b""}
+
+    def run(self) -> None:
+        for rnd in self.case.rounds:
+            missed: List[str] = []
+            for attempt in range(ATTEMPTS):
+                try:
+                    self.round(rnd, attempt)
+                    break
+                except Missed as exc:
+                    missed.append(str(exc))
+                    print(f"{exc}: again, with the switch drawn earlier")
+            else:
+                raise AssertionError(
+                    f"round {rnd.number}, {self.seed}: in {ATTEMPTS} tries the VM was never "
+                    "stopped before the transfer ended:\n" + "\n".join(missed))
+
+    def wait(self, ctx: str, what: str, cond: Callable[[], bool], ended: Callable[[], bool],
+             begin: Optional[Callable[[], None]] = None) -> None:
+        """Poll ``cond`` (QOM or trace state) until it holds; Missed if the
+        transfer ``ended()`` first."""
+        deadline = time.monotonic() + TRANSFER_TIMEOUT
+        polls = 0
+        while not cond():
+            if begin is not None:
+                begin()
+            polls += 1
+            if polls % 50 == 0 and ended():
+                raise Missed(f"{ctx}: the transfer ended before {what}")
+            assert time.monotonic() < deadline, f"{ctx}: no {what} within {TRANSFER_TIMEOUT:g} s"
+            time.sleep(POLL)
+
+    def round(self, rnd: Round, attempt: int) -> None:
+        case, switcher, stream, vm = self.case, self.switcher, self.stream, self.vm
+        label = f"{rnd.number}" if attempt == 0 else f"{rnd.number}-try{attempt + 1}"
+        ctx = f"round {rnd.number} of {ROUNDS} (try {attempt + 1}), {self.seed}"
+        self.where["text"] = ctx
+        vm.console.check(f"echo round {label}")
         for cmd in rnd.prepare:
             vm.console.check(cmd, timeout=120)
         for name, data in rnd.prepared.items():
             stream[name] += data
-        switcher.ready(vm, rnd.number)
+        switcher.ready(vm, label)
         for name, data in rnd.forward.items():
             stream[name] += data
 
         # Start the transfer; stop the VM at a random point within it
-        marker = re.compile(rf"lptrig-xfer{rnd.number}-done rc=(\d+)")
+        marker = re.compile(rf"lptrig-xfer{label}-done rc=(\d+)")
+
+        def ended() -> bool:
+            return bool(marker.search(vm.console_log.read_text(errors="replace")))
         progress = case.progress(vm)
         base = progress()
-        target = case.target(rnd)
-        vm.console.send(f"( {rnd.command} ) > /tmp/xfer{rnd.number}.out 2>&1; "
-                        f"echo \"lptrig-xfer{rnd.number}-done rc=$?\"\n")
-        deadline = time.monotonic() + TRANSFER_TIMEOUT
-        polls = 0
-        begun = False
-        while progress() - base < target:
-            if not begun and progress() > base:
-                switcher.begin(vm)
-                begun = True
-            polls += 1
-            if polls % 50 == 0:
-                done = marker.search(vm.console_log.read_text(errors="replace"))
-                assert not done, (f"{ctx}: the transfer ended ({done.group(0) if done else ''})"
-                                  f" at {progress() - base} of {rnd.total} before the "
-                                  f"switch point {target}:\n"
-                                  + vm.console.check(f"tail -c 2000 /tmp/xfer{rnd.number}.out"))
-            assert time.monotonic() < deadline, \
-                f"{ctx}: no progress to {target} of {rnd.total} ({progress() - base})"
-            time.sleep(0.0005)
-        if not begun:
-            switcher.begin(vm)
+        target = case.target(rnd, attempt)
         mon = vm.qmp()
-        fault_at = None
-        if case.fault is not None:
-            knob, armed, _ = case.fault
-            printer = peripheral_path("printer-end")
-            qmp.qom_set(mon, printer, knob, armed)
-            # the transfer is blocked: nothing more arrives
-            last = [received(vm, ["printer-end"]), time.monotonic()]
+        printer = peripheral_path("printer-end")
+        if case.fault is not None and case.armed:
+            # the printer sets the knob itself at the target: blocked there
+            knob, _, _ = case.fault
+            qmp.qom_set(mon, printer, "arm", knob)
+            qmp.qom_set(mon, printer, "arm-after", target)
+        vm.console.send(f"( {rnd.command} ) > /tmp/xfer{label}.out 2>&1; "
+                        f"echo \"lptrig-xfer{label}-done rc=$?\"\n")
+        begun = [False]
 
-            def blocked() -> bool:
-                now = received(vm, ["printer-end"])
-                if now != last[0]:
-                    last[:] = [now, time.monotonic()]
-                return time.monotonic() - last[1] > 0.5
-            wait_until("the transfer to block", blocked, 30)
-            fault_at = last[0]
-        else:
-            time.sleep(case.delay())
-        mon.command("stop")
-        at = progress() - base
-        where["text"] = ctx = f"{ctx}, switch at {at} of {rnd.total} (target {target})"
-        assert not marker.search(vm.console_log.read_text(errors="replace")), \
-            f"{ctx}: the transfer had ended before the switch"
+        def begin() -> None:
+            if not begun[0] and progress() > base:
+                switcher.begin(vm)
+                begun[0] = True
+        try:
+            self.wait(ctx, f"the switch point {target} of {rnd.total}",
+                      lambda: progress() - base >= target, ended, begin)
+            if not begun[0]:
+                switcher.begin(vm)
+            extra = case.extra(vm)
+            if extra is not None:
+                more, count = extra
+                self.wait(ctx, f"{count} more trace events after the switch point",
+                          lambda: more() >= count, ended)
+            fault_at = None
+            if case.fault is not None:
+                knob, armed, _ = case.fault
+                if case.armed:
+                    self.wait(ctx, f"{knob} to come on", lambda: qmp.qom_get(
+                        mon, printer, knob) == armed, ended)
+                else:
+                    stalls = TraceCounter(vm.trace_log, r"lpt1284_peripheral_stall ",
+                                          at_end=True)
+                    qmp.qom_set(mon, printer, knob, armed)
+                    # blocked once the printer holds Busy on a byte
+                    self.wait(ctx, f"the printer to stall with {knob}",
+                              lambda: stalls() > 0, ended)
+                fault_at = received(vm, ["printer-end"])
+            mon.command("stop")
+            at = progress() - base
+            if ended() or case.finished(vm, rnd, at):
+                raise Missed(f"{ctx}: the VM stopped at {at} of {rnd.total} "
+                             f"(target {target}), after the transfer")
+        except Missed:
+            self.abandon(rnd, label, marker)
+            raise
+        ctx = f"{ctx}, switch at {at} of {rnd.total} (target {target})"
+        self.where["text"] = ctx
         assert 0 < at < rnd.total, f"{ctx}: the switch is not in the middle of the transfer"
+        if case.armed:
+            assert fault_at == base + target, f"{ctx}: the armed fault came at {fault_at}"
         case.check_source(vm, rnd, at)
         before = cable_state(vm)
 
         # Switch: the destination has the state the source had
-        dst = switcher.switch(vm, rnd.number)
-        history.append(dst)
+        dst = switcher.switch(vm, label)
+        self.history.append(dst)
         after = cable_state(dst)
         assert after == before, \
             f"{ctx}: the cable state differs after the {switcher.method}:\n" \
             + state_diff(before, after)
         split = {p.name: before[f"{peripheral_path(p.qom_id)} received"]
-                 for p in vm.chain.peripherals if p.name in names}
+                 for p in vm.chain.peripherals if p.name in self.names}
         # what the source wrote is exactly the data up to the split
         got = output_files(vm)
-        for name in names:
-            assert got[name] == stream[name][start[name]:split[name]], \
+        for name in self.names:
+            assert got[name] == stream[name][self.start[name]:split[name]], \
                 (f"{ctx}: {name} on the source: {len(got[name])} bytes, expected "
-                 f"bytes {start[name]}-{split[name]} of the {len(stream[name])} sent\n"
+                 f"bytes {self.start[name]}-{split[name]} of the {len(stream[name])} sent\n"
                  + case.explain(rnd, name, got[name]))
-        start = split
+        self.start = split
 
         dmon = dst.qmp()
         if case.fault is not None:
             knob, armed, cleared = case.fault
-            printer = peripheral_path("printer-end")
             assert qmp.qom_get(dmon, printer, knob) == armed, f"{ctx}: {knob} not kept"
+            # the guest goes on and looks at the printer again (lp reads the
+            # status register), which stays blocked
+            dmon.command("trace-event-set-state", name="lpt1284_read", enable=True)
+            reads = TraceCounter(dst.trace_log, r"lpt1284_read status ", at_end=True)
             dmon.command("cont")
-            time.sleep(1.0)
+            wait_until(f"{ctx}: the guest to read the printer's status",
+                       lambda: reads() > 0, TRANSFER_TIMEOUT)
+            dmon.command("trace-event-set-state", name="lpt1284_read", enable=False)
             assert received(dst, ["printer-end"]) == fault_at, \
                 f"{ctx}: the printer took bytes with {knob} set"
             assert output_files(dst)["printer@end"] == b"", f"{ctx}: printed while blocked"
@@ -785,20 +892,41 @@ def run_rounds(case: Kind, switcher: Switcher, make_machine: Callable[..., Machi
             dmon.command("cont")
 
         # The transfer goes on, on the destination, and ends well
-        done = dst.console.expect(marker, TRANSFER_TIMEOUT, f"the end of transfer {rnd.number}")
-        out = dst.console.check(f"cat /tmp/xfer{rnd.number}.out")
+        self.finish(dst, rnd, label, marker, ctx)
+        case.check_done(self.history, rnd, at)
+        self.vm = dst
+
+    def finish(self, vm: Machine, rnd: Round, label: str, marker: "re.Pattern[str]",
+               ctx: str) -> None:
+        """The transfer ends on ``vm``: its output, and each file's data."""
+        done = vm.console.expect(marker, TRANSFER_TIMEOUT, f"the end of transfer {label}")
+        out = vm.console.check(f"cat /tmp/xfer{label}.out")
         assert done.group(1) == "0", f"{ctx}: the transfer failed:\n{out}"
         assert out.strip().splitlines() == rnd.output, \
             f"{ctx}: the transfer printed:\n{out}"
-        got = output_files(dst)
-        for name in names:
-            assert got[name] == stream[name][start[name]:], \
-                (f"{ctx}: {name} on the destination: {len(got[name])} bytes, expected "
-                 f"bytes {start[name]}-{len(stream[name])} of the data\n"
-                 + case.explain(rnd, name, got[name]))
-        for p in dst.chain.peripherals:
-            if p.name in names:
-                assert qmp.qom_get(dmon, peripheral_path(p.qom_id), "received") == \
-                    len(stream[p.name]), f"{ctx}: {p.name} received count"
-        case.check_done(history, rnd, at)
-        vm = dst
+        got = output_files(vm)
+        mon = vm.qmp()
+        for name in self.names:
+            assert got[name] == self.stream[name][self.start[name]:], \
+                (f"{ctx}: {name}: {len(got[name])} bytes, expected "
+                 f"bytes {self.start[name]}-{len(self.stream[name])} of the data\n"
+                 + self.case.explain(rnd, name, got[name]))
+        for p in vm.chain.peripherals:
+            if p.name in self.names:
+                assert qmp.qom_get(mon, peripheral_path(p.qom_id), "received") == \
+                    len(self.stream[p.name]), f"{ctx}: {p.name} received count"
+
+    def abandon(self, rnd: Round, label: str, marker: "re.Pattern[str]") -> None:
+        """The host did not stop the VM within the transfer: no switch; the
+        transfer runs to its end on this QEMU and is checked there."""
+        vm = self.vm
+        self.switcher.abandon(vm)
+        mon = vm.qmp()
+        if self.case.fault is not None:
+            knob, _, cleared = self.case.fault
+            printer = peripheral_path("printer-end")
+            qmp.qom_set(mon, printer, "arm", "none")
+            qmp.qom_set(mon, printer, knob, cleared)
+        if not mon.command("query-status")["running"]:
+            mon.command("cont")
+        self.finish(vm, rnd, label, marker, f"round {rnd.number}, {self.seed}, no switch")

@@ -30,6 +30,9 @@ DATA, STATUS, CONTROL = 0, 1, 2
 #: control register: nInit high (bit 2), IRQ enable (bit 4)
 CTR_IDLE, CTR_IRQ = 0x04, 0x10
 FLOATING = 0x78     # status & 0xf8 with nothing on the cable: all high, Busy inverted
+#: how long (s) the socket tests wait for QEMU's main loop or for this test's
+#: socket peer: generous, it is a matter of milliseconds on an idle host
+SOCKET_WAIT = 60.0
 
 
 @pytest.fixture
@@ -149,6 +152,7 @@ def laplink_to_socket(make_qt: Callable[..., QTest], path: Path,
     """A laplink whose far end is this test, listening on ``path``:
     ``(qtest, listening socket, QEMU's connection)``."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.settimeout(SOCKET_WAIT)
     server.bind(str(path))
     server.listen(1)
     qt = make_qt("ieee1284-laplink,id=ll0,bus=lpt0.0,chardev=far",
@@ -163,7 +167,7 @@ def test_laplink_chardev_far_end(make_qt: Callable[..., QTest], tmp_path: Path) 
     qt, server, conn = laplink_to_socket(make_qt, tmp_path / "far.sock")
     server.close()
     with conn:
-        conn.settimeout(10)
+        conn.settimeout(SOCKET_WAIT)
         assert status(qt) == FLOATING           # nothing heard from the far end yet
         # our lines when the connection opened, and again at the reset
         assert recv_exactly(conn, 2) == b"\x80\x80"
@@ -193,20 +197,21 @@ def test_laplink_far_end_quits(make_qt: Callable[..., QTest], tmp_path: Path) ->
         assert wait_status(qt, FLOATING)        # the connection closed
         conn, _ = server.accept()               # QEMU reconnects
         with conn:
-            conn.settimeout(10)
+            conn.settimeout(SOCKET_WAIT)
             assert recv_exactly(conn, 1) == b"\x80"
             conn.sendall(b"\x9B")
             assert wait_status(qt, far_status(0x1B))
 
 
-def wait_status(qt: QTest, want: int, timeout: float = 10.0) -> bool:
-    """The socket is read by QEMU's main loop: poll the status for ``want``."""
+def wait_status(qt: QTest, want: int, timeout: float = SOCKET_WAIT) -> bool:
+    """The socket is read by QEMU's main loop, whenever the host gets to it:
+    poll the status (QEMU-visible state) until it is ``want``."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if status(qt) == want:
-            return True
+    while status(qt) != want:
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.01)
-    return False
+    return True
 
 
 # -- PPS --------------------------------------------------------------------
