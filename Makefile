@@ -96,7 +96,7 @@ fuzz: deps
 # faults toggled, then trinity on /dev/lpt0* for as long (tests/soak/; make
 # test runs the same tests for 10 s each).
 soak:
-	$(MAKE) image qemu DEBUG=1
+	$(MAKE) test-deps image qemu DEBUG=1
 	LPTRIG_DEBUG=1 LPTRIG_IMAGE=debug LPTRIG_SOAK_SECONDS=$(SOAK_SECONDS) \
 		LPTRIG_TRINITY_SECONDS=$(SOAK_SECONDS) \
 		PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest -p no:xdist -p no:cacheprovider -s -q \
