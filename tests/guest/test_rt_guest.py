@@ -34,8 +34,11 @@ pytestmark = pytest.mark.guest
 TOP = Path(__file__).resolve().parents[2]
 SPEC = "printer@0,printer@1,loopback@2,printer@3,printer@end"
 #: root by label: the two IDE disks' sd names depend on the order of sd_mod's
-#: asynchronous probes (/dev/sda is the data disk now and then)
-APPEND = "console=ttyS0,115200 root=LABEL=rtroot rw panic=-1 loglevel=5 parport.dyndbg=+p"
+#: asynchronous probes (/dev/sda is the data disk now and then); the kernel's
+#: messages also go to COM2, which the rig logs to kernel.log and checks
+#: (docs/rig.md "Snapshot boot")
+APPEND = ("loglevel=5 earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon console=ttyS0,115200 "
+          "root=LABEL=rtroot rw panic=-1 parport.dyndbg=+p")
 #: sectors of images/rt/build.sh's ROOTFS_SIZE (48M)
 ROOTFS_SECTORS = 48 << 11
 #: PS1 of the RT guest's /sbin/init (images/rt/init)
@@ -71,6 +74,17 @@ def data_disk(path: Path, blobs: Dict[str, bytes]) -> Dict[str, Tuple[int, int]]
     return where
 
 
+def all_blobs() -> Dict[str, bytes]:
+    """The files both tests print, on one data disk: the same disk, so the
+    same snapshot serves both (its contents are part of the key)."""
+    rng = random.Random(61176)
+    blobs = {f"d{n}.bin": rng.randbytes(3000 + 500 * n) for n in range(4)}
+    rng = random.Random(1284)
+    blobs.update({"a.bin": rng.randbytes(100000), "b.bin": rng.randbytes(90000),
+                  "c.bin": rng.randbytes(70000), "e.bin": rng.randbytes(50000)})
+    return blobs
+
+
 def boot_rt(make_machine: Callable[..., Machine], tmp_path: Path,
             blobs: Dict[str, bytes]) -> Machine:
     """The RT guest with ``blobs`` copied from its second disk to /root/NAME."""
@@ -91,8 +105,7 @@ def boot_rt(make_machine: Callable[..., Machine], tmp_path: Path,
 
 def test_rt_guest_boots_from_its_disk_and_linux_finds_the_chain(
         make_machine: Callable[..., Machine], tmp_path: Path) -> None:
-    rng = random.Random(61176)
-    blobs = {f"d{n}.bin": rng.randbytes(3000 + 500 * n) for n in range(4)}
+    blobs = all_blobs()
     vm = boot_rt(make_machine, tmp_path, blobs)
     assert vm.foreign
     # the kernel: Debian's RT flavour, with exactly our command line
@@ -132,9 +145,7 @@ def test_rt_guest_boots_from_its_disk_and_linux_finds_the_chain(
 
 def test_lpt1284_on_the_rt_kernel(make_machine: Callable[..., Machine],
                                   tmp_path: Path) -> None:
-    rng = random.Random(1284)
-    blobs = {"a.bin": rng.randbytes(100000), "b.bin": rng.randbytes(90000),
-             "c.bin": rng.randbytes(70000), "e.bin": rng.randbytes(50000)}
+    blobs = all_blobs()
     vm = boot_rt(make_machine, tmp_path, blobs)
     # Linux's stack out, ours in (the two never drive the port together)
     sh(vm, "rmmod lp ppdev parport_pc parport")
