@@ -436,8 +436,9 @@ class Machine:
             files[f"add {guest}"] = (f"{snapshot_mod.file_digest(host)} "
                                      f"{host.stat().st_mode & 0o111:o}")
         for i, drive in enumerate(self.drives):
-            files[f"drive{i}"] = f"{drive.path} {drive.format} " \
-                                 f"{snapshot_mod.file_digest(drive.path)}"
+            # by contents: the same image at another path is the same disk
+            # (a restore rebases the saved overlay onto this run's file)
+            files[f"drive{i}"] = f"{drive.format} {snapshot_mod.file_digest(drive.path)}"
         return {"argv": argv, "files": files, "ready": self.ready, "prompt": self.prompt}
 
     def _make_overlays(self) -> None:
@@ -447,14 +448,16 @@ class Machine:
         for i, drive in enumerate(self.drives):
             overlay = self.rundir / f"drive{i}.qcow2"
             overlay.unlink(missing_ok=True)
-            proc = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                                   drive.format, "-b", str(drive.path), str(overlay)],
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  check=False)
-            if proc.returncode != 0:
-                raise LptrigError(f"qemu-img create (an overlay of {drive.path}) failed: "
-                                  f"{proc.stderr.strip()}")
+            self._qemu_img("create", "-q", "-f", "qcow2", "-F", drive.format,
+                           "-b", str(drive.path), str(overlay))
             self._overlays.append(overlay)
+
+    @staticmethod
+    def _qemu_img(*args: str) -> None:
+        proc = subprocess.run(["qemu-img", *args], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise LptrigError(f"qemu-img {' '.join(args)} failed: {proc.stderr.strip()}")
 
     def _choose_boot(self) -> None:
         """Restore a snapshot, or boot cold (and save one if we may)."""
@@ -509,8 +512,12 @@ class Machine:
             else:
                 log.write_bytes(b"")
         if self._restore_from is not None:
-            for i, overlay in enumerate(self._overlays):
+            for i, (drive, overlay) in enumerate(zip(self.drives, self._overlays)):
                 shutil.copyfile(self._restore_from.drive(i), overlay)
+                # the saved overlay names the image it was made on: make it
+                # this run's, whose contents are the same (they are in the key)
+                self._qemu_img("rebase", "-u", "-F", drive.format, "-b", str(drive.path),
+                               str(overlay))
 
     def _unsaveable(self) -> Optional[str]:
         """Why the guest as it is now must not become a snapshot, or None."""

@@ -203,6 +203,15 @@ def prune(keep: Optional[int] = None) -> List[Path]:
     now = time.time()
     snaps: List[Tuple[float, Path]] = []
     for entry in entries:
+        if entry.name.endswith(".lock"):
+            # the lock of a snapshot that is gone, unused for an hour
+            try:
+                if not (root() / entry.name[:-len(".lock")]).exists() \
+                        and now - entry.stat().st_mtime > 3600:
+                    entry.unlink()
+            except OSError:
+                pass
+            continue
         if entry.name.startswith(".") and entry.name.endswith(".tmp"):
             try:
                 if now - entry.stat().st_mtime > 3600:

@@ -9,13 +9,14 @@ the tests hold also under ``--lptrig-cold-boot``.
 """
 
 import hashlib
+import json
 import os
 import re
 import secrets
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, Dict
+from typing import Callable, Dict, Iterator
 
 import pytest
 
@@ -28,17 +29,32 @@ pytestmark = pytest.mark.guest
 SPEC = "printer@0,loopback@1,printer@end"
 
 
-def _config() -> Dict[str, object]:
-    """Machine arguments of a configuration no other test uses."""
-    return {"extra_append": f"lptrig.t={secrets.token_hex(6)}", "snapshot": True}
+#: the kernel parameter that makes these tests' configurations their own
+TAG = "lptrig.t"
+
+
+@pytest.fixture
+def config() -> Iterator[Dict[str, object]]:
+    """Machine arguments of a configuration no other test uses.  Its
+    snapshots are of no use later: they are removed after the test, so they
+    take no room from the suite's (LPTRIG_SNAPSHOT_MAX)."""
+    tag = f"{TAG}={secrets.token_hex(6)}"
+    yield {"extra_append": tag, "snapshot": True}
+    for meta in snapshot.root().glob("*/meta.json"):
+        try:
+            argv = json.loads(meta.read_text())["material"]["argv"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if any(arg.endswith(f" {tag}") for arg in argv):
+            shutil.rmtree(meta.parent, ignore_errors=True)
 
 
 def sh(vm: Machine, cmd: str) -> str:
     return vm.console.check(cmd, timeout=60)
 
 
-def test_a_restored_guest_is_the_booted_guest(make_machine: Callable[..., Machine]) -> None:
-    config = _config()
+def test_a_restored_guest_is_the_booted_guest(make_machine: Callable[..., Machine],
+                                               config: Dict[str, object]) -> None:
     booted = make_machine(Chain.parse(SPEC), **config)
     assert not booted.restored and "saved snapshot" in booted.boot_note, booted.boot_note
     restored = make_machine(Chain.parse(SPEC), **config)
@@ -58,8 +74,8 @@ def test_a_restored_guest_is_the_booted_guest(make_machine: Callable[..., Machin
         assert (vm.rundir / "printer@0.bin").read_bytes() == b""
 
 
-def test_the_clock_moves_on(make_machine: Callable[..., Machine]) -> None:
-    config = _config()
+def test_the_clock_moves_on(make_machine: Callable[..., Machine],
+                            config: Dict[str, object]) -> None:
     make_machine(Chain.parse(SPEC), **config).shutdown()
     before = time.time()
     vm = make_machine(Chain.parse(SPEC), **config)
@@ -75,8 +91,7 @@ def test_the_clock_moves_on(make_machine: Callable[..., Machine]) -> None:
 
 
 def test_two_restores_of_one_snapshot_are_independent(
-        make_machine: Callable[..., Machine]) -> None:
-    config = _config()
+        make_machine: Callable[..., Machine], config: Dict[str, object]) -> None:
     make_machine(Chain.parse(SPEC), **config).shutdown()
     a = make_machine(Chain.parse(SPEC), **config)
     b = make_machine(Chain.parse(SPEC), **config)         # both run at once
@@ -92,8 +107,8 @@ def test_two_restores_of_one_snapshot_are_independent(
 
 
 def test_a_changed_input_boots_cold(make_machine: Callable[..., Machine],
-                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = _config()
+                                    config: Dict[str, object], tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     make_machine(Chain.parse(SPEC), **config).shutdown()
     assert make_machine(Chain.parse(SPEC), **config).restored
     # another memory size, another chain
@@ -111,8 +126,8 @@ def test_a_changed_input_boots_cold(make_machine: Callable[..., Machine],
 
 
 def test_a_snapshot_that_does_not_load_is_deleted_and_the_guest_boots_cold(
-        make_machine: Callable[..., Machine], capfd: pytest.CaptureFixture[str]) -> None:
-    config = _config()
+        make_machine: Callable[..., Machine], config: Dict[str, object],
+        capfd: pytest.CaptureFixture[str]) -> None:
     first = make_machine(Chain.parse(SPEC), **config)
     snap = first._snapshot      # pylint: disable=protected-access
     assert snap is not None and snap.exists()
@@ -129,11 +144,10 @@ def test_a_snapshot_that_does_not_load_is_deleted_and_the_guest_boots_cold(
     assert make_machine(Chain.parse(SPEC), **config).restored
 
 
-def test_snapshots_off(make_machine: Callable[..., Machine],
+def test_snapshots_off(make_machine: Callable[..., Machine], config: Dict[str, object],
                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(snapshot.ENV, "0")
-    config = _config()
-    config.pop("snapshot")
+    config = {k: v for k, v in config.items() if k != "snapshot"}
     for _ in range(2):
         vm = make_machine(Chain.parse(SPEC), **config)
         assert not vm.restored and "snapshots off" in vm.boot_note
@@ -141,6 +155,7 @@ def test_snapshots_off(make_machine: Callable[..., Machine],
 
 
 def test_added_files_are_there_after_a_restore(make_machine: Callable[..., Machine],
+                                               config: Dict[str, object],
                                                tmp_path: Path) -> None:
     """Small files are copied in after the restore (one snapshot for all of
     them), big ones are in the initramfs and the key; both arrive exact."""
@@ -149,7 +164,6 @@ def test_added_files_are_there_after_a_restore(make_machine: Callable[..., Machi
     small.chmod(0o755)
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(64 << 10))
-    config = _config()
     runs = []
     for files in ([(small, "/usr/bin/lptrig-tool")], [(small, "/usr/bin/lptrig-tool")],
                   [(small, "/usr/bin/lptrig-tool"), (big, "/root/big.bin")],
