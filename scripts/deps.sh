@@ -24,8 +24,9 @@ PKGS=(
 	# downloaded and unpacked by images/rt/build.sh), e2fsprogs for its disk
 	"linux-headers-${RT_KVER}=${KPKGVER}" e2fsprogs
 	libelf-dev bc
-	# rig; qemu-img for the qcow2 image of the savevm/loadvm tests
-	python3-pytest python3-pytest-xdist python3-pytest-timeout qemu-utils
+	# rig; qemu-img for the qcow2 image of the savevm/loadvm tests;
+	# binutils' as and ld assemble tests/cli/test_byo_disk_boot.py's boot sector
+	python3-pytest python3-pytest-xdist python3-pytest-timeout qemu-utils binutils
 	# merging the JUnit XML of make test SHARD=i/N runs (scripts/junit-merge.py)
 	python3-junitparser
 	# reading cable traces (VCD): sigrok's decoders, GTKWave's vcd2fst,
