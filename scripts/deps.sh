@@ -39,6 +39,8 @@ TEST_PKGS=(
 	# qemu-img: the qcow2 image of the savevm/loadvm tests, and the
 	# overlays a foreign guest's disks get for snapshot boot
 	qemu-utils
+	# binutils' as and ld assemble tests/cli/test_byo_disk_boot.py's boot sector
+	binutils
 	# merging the JUnit XML of make test SHARD=i/N runs (scripts/junit-merge.py)
 	python3-junitparser
 	# installing the rig with pip into a venv, offline (docs/rig.md;

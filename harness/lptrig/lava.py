@@ -2,13 +2,23 @@
 with LAVA's own code.
 
 The job files in ``lava/`` are written by ``python3 -m lptrig.lava write``
-from the definitions in JOBS: the chain's QEMU arguments are what
-``Chain.parse(spec).qemu_args(WORKER_OUTDIR)`` gives the rig, the kernel
-command line is ``machine.guest_cmdline()``'s, as ``Machine.kernel_cmdline()``'s, so the two cannot drift
-(tests/lava checks that the committed files are exactly what this module
-writes).  The files carry placeholders: FILESERVER_BASE for where the
-worker downloads ``make``'s kernel and initramfs, USER_REPOSITORY for the
-git repository of a user's own test; ``render`` substitutes them.
+from the definitions in JOBS: the chain's devices are what
+``Chain.parse(spec).qemu_args()`` gives the rig, the kernel command line is
+``machine.guest_cmdline()``'s, as ``Machine.kernel_cmdline()``'s, so the
+two cannot drift (tests/lava checks that the committed files are exactly
+what this module writes).  The files carry placeholders: FILESERVER_BASE
+for where the worker downloads ``make``'s kernel and initramfs,
+USER_REPOSITORY for the git repository of a user's own test; ``render``
+substitutes them.
+
+Each peripheral's output file is a file the job deploys (an empty one,
+EMPTY) like its kernel: LAVA downloads it into the job's own directory
+(``/var/lib/lava/dispatcher/tmp/<job id>/...``, removed with the job) and
+puts its path into the chardev's ``image_arg`` (``{label}``), so no two
+jobs, in parallel or one after the other, share one.  A printer's chardev
+also feeds a serial port of the guest, its paper port (``/dev/ttyS1`` for
+the first printer on the cable, ...), so the job's own test steps compare
+what each printer got with what was printed (``paper_ports``).
 
 Checks, all LAVA's own code from Debian's packages:
 
@@ -53,8 +63,23 @@ FILESERVER_BASE = "http://FILESERVER/lptrig"
 USER_REPOSITORY = "https://GITSERVER/you/your-tests.git"
 #: the files the jobs download, by LAVA image label
 ARTIFACTS = {"kernel": "bzImage", "ramdisk": "initramfs.cpio.gz"}
-#: where the worker's QEMU writes each peripheral's bytes (<kind>@<addr>.bin)
-WORKER_OUTDIR = Path("/tmp")
+#: what a job deploys as a peripheral's output file: an empty file, which
+#: LAVA copies into the job's own directory (a file:// URL every worker has)
+EMPTY = "file:///dev/null"
+#: where the dispatcher keeps a job's files (lava_common.constants
+#: DISPATCHER_DOWNLOAD_DIR): <this>/<job id>/..., removed when the job ends
+JOB_FILES_DIR = "/var/lib/lava/dispatcher/tmp"
+#: the directory the rig's chain arguments are made for, before its output
+#: chardevs are moved into the deploy images
+_RIG_OUTDIR = Path("/lptrig-output")
+#: the ISA serial ports a guest has for printers' paper (COM2-COM4)
+PAPER_PORTS = (1, 2, 3)
+#: how long (in 0.1 s steps) a test step waits for a printer's bytes to
+#: come back on its paper port: generous, they come at once
+PAPER_WAIT_STEPS = 600
+#: what the guest suite prints: a line through lp, a file through lpt1284.ko
+LP_LINE = b"lptrig-lava\n"
+SEQ_300 = "".join(f"{i}\n" for i in range(1, 301)).encode()
 #: the device tag that sends lptrig jobs to devices with lptrig's QEMU
 TAG = "lptrig"
 #: the Device ID class (CLS:/CLASS:) each kind reports by default
@@ -87,6 +112,59 @@ def _end(chain: Chain) -> Optional[Peripheral]:
     return next((p for p in chain.peripherals if p.addr is None), None)
 
 
+def label(p: Peripheral) -> str:
+    """The deploy image label of ``p``'s output file (``printer@0`` ->
+    ``printer_0``)."""
+    return p.name.replace("@", "_")
+
+
+def paper_ports(chain: Chain) -> Dict[str, int]:
+    """The guest's serial port (N of /dev/ttySN) on which each printer's
+    output comes back, by name: printers in cable order (daisy devices by
+    position, then the end), from COM2 on."""
+    printers = [p for p in _daisy(chain) + [e for e in [_end(chain)] if e is not None]
+                if p.kind == "printer"]
+    if len(printers) > len(PAPER_PORTS):
+        raise LptrigError(f"LAVA jobs take at most {len(PAPER_PORTS)} printers (one paper "
+                          f"port each), not {len(printers)}")
+    return {p.name: n for p, n in zip(printers, PAPER_PORTS)}
+
+
+def paper_reader(ports: Sequence[int]) -> str:
+    """A shell command that starts reading each paper port (raw) into
+    /tmp/paperN, in the background, before anything is printed."""
+    return " && ".join(f"stty -F /dev/ttyS{n} raw -echo && "
+                       f"(cat /dev/ttyS{n} > /tmp/paper{n} 2>/dev/null &)" for n in ports)
+
+
+def paper_check(port: int, sent: str) -> str:
+    """A shell command that adds guest file ``sent`` to what paper port
+    ``port``'s printer should have got so far, waits until that many bytes
+    came back (at most PAPER_WAIT_STEPS / 10 s), and compares them."""
+    return (f"cat {sent} >> /tmp/sent{port} && want=$(wc -c < /tmp/sent{port}) && i=0 && "
+            f"while [ $(wc -c < /tmp/paper{port}) -lt $want ] && [ $i -lt {PAPER_WAIT_STEPS} ]; "
+            f"do sleep 0.1; i=$((i + 1)); done && cmp /tmp/sent{port} /tmp/paper{port}")
+
+
+def paper_report(ports: Dict[str, int]) -> List[str]:
+    """Plain steps that log each printer's paper as "lptrig-paper NAME
+    BYTES SHA256", for whoever reads the job's log (tests/lava)."""
+    return [f'echo "lptrig-paper {name} $(wc -c < /tmp/paper{n}) $(sha256sum < /tmp/paper{n})"'
+            for name, n in ports.items()]
+
+
+def guest_suite_paper(chain: Chain) -> Dict[str, bytes]:
+    """What each printer of ``chain`` gets from the guest suite."""
+    paper = {name: b"" for name in paper_ports(chain)}
+    end = _end(chain)
+    if end is not None and end.kind == "printer":
+        paper[end.name] += LP_LINE
+    for p in _daisy(chain) + ([end] if end is not None else []):
+        if p.kind == "printer":
+            paper[p.name] += SEQ_300
+    return paper
+
+
 def guest_suite_steps(chain: Chain, modules: str) -> List[str]:
     """The guest suite for ``chain``: Linux's parport stack finds every
     device where the chain has it, /dev/lp0 prints, then lpt1284.ko
@@ -97,7 +175,10 @@ def guest_suite_steps(chain: Chain, modules: str) -> List[str]:
                           f"not {modules}")
     proc = "/proc/sys/dev/parport/parport0"
     daisy, end = _daisy(chain), _end(chain)
+    ports = paper_ports(chain)
     steps = [_case("parport0-found", 'dmesg | grep -q "parport0: PC-style at 0x378"')]
+    if ports:
+        steps.append(_case("paper-ports", paper_reader(list(ports.values()))))
     for number in range(4):
         probe = f"{proc}/autoprobe{number}"
         if number < len(daisy):
@@ -109,7 +190,10 @@ def guest_suite_steps(chain: Chain, modules: str) -> List[str]:
     if end is not None:
         steps.append(_case(f"end-{end.kind}",
                            f'grep -qx "CLASS:{DEVICE_CLASS[end.kind]};" {proc}/autoprobe'))
-        steps.append(_case("lp0-print", "echo lptrig-lava > /dev/lp0"))
+        lp0 = "echo lptrig-lava > /tmp/lp0.in && cat /tmp/lp0.in > /dev/lp0"
+        if end.kind == "printer":
+            lp0 += " && " + paper_check(ports[end.name], "/tmp/lp0.in")
+        steps.append(_case("lp0-print", lp0))
     steps.append(_case("linux-parport-unload",
                        "rmmod " + " ".join(reversed(list(DEFAULT_MODULES)))))
     steps.append(_case("lpt1284-load", "modprobe lpt1284"))
@@ -129,11 +213,14 @@ def guest_suite_steps(chain: Chain, modules: str) -> List[str]:
                                f"seq 1 300 > {data} && lptctl write {number} {data} && "
                                f"lptctl read {number} 4096 {back} && cmp {data} {back}"))
         else:
+            # the driver took every byte, and the printer printed them
             steps.append(_case(f"lpt1284-printer{number}-write",
-                               f"seq 1 300 > {data} && lptctl write {number} {data}"))
+                               f"seq 1 300 > {data} && lptctl write {number} {data} > "
+                               f"{data}.wrote && grep -qx \"wrote $(wc -c < {data})\" "
+                               f"{data}.wrote && " + paper_check(ports[p.name], data)))
     pattern = "|".join(CRASH_PATTERNS)
     steps.append(_case("no-kernel-problems", f'! dmesg | grep -E "{pattern}"'))
-    return steps
+    return steps + paper_report(ports)
 
 
 def _inline(name: str, description: str, steps: List[str]) -> Dict[str, Any]:
@@ -181,23 +268,64 @@ JOBS: Tuple[JobDef, ...] = (
 )
 
 
-def extra_options(chain: Chain, outdir: Path = WORKER_OUTDIR) -> List[str]:
-    """The chain's QEMU arguments as LAVA ``extra_options``: the rig's
-    ``Chain.qemu_args``, one ``-option value`` pair per item (LAVA joins
-    the items with spaces and splits the command line on white space)."""
+def _rig_args(chain: Chain) -> Tuple[List[str], Dict[str, str]]:
+    """The rig's QEMU arguments for ``chain``: its -device arguments, and
+    the chardev id of each peripheral's output file, by name."""
     kinds = {p.kind for p in chain.peripherals} - set(DEVICE_CLASS)
     if chain.controller != "lpt1284" or kinds:
         raise LptrigError("LAVA jobs take chains of printers and loopbacks on "
                           f"isa-lpt1284 (not {', '.join(sorted(kinds)) or 'stock'})")
-    args = chain.qemu_args(outdir)
-    if len(args) % 2 or any(re.search(r"[\s'\"]", a) for a in args):
+    args = chain.qemu_args(_RIG_OUTDIR)
+    devices: List[str] = []
+    chardevs: Dict[str, str] = {}
+    for option, value in zip(args[::2], args[1::2]):
+        out = re.fullmatch(r"file,id=([\w-]+),path=" + re.escape(str(_RIG_OUTDIR)) +
+                           r"/([a-z]+@(?:[0-3]|end))\.bin", value)
+        if option == "-chardev" and out:
+            chardevs[out.group(2)] = out.group(1)
+        elif option == "-device":
+            devices += [option, value]
+        else:
+            raise LptrigError(f"cannot pass {option} {value} to a LAVA job")
+    if len(args) % 2 or any(re.search(r"[\s'\"{}]", a) for a in devices):
         raise LptrigError(f"cannot pass {args} through LAVA's command line")
-    return [f"{args[i]} {args[i + 1]}" for i in range(0, len(args), 2)]
+    return devices, chardevs
+
+
+def extra_options(chain: Chain) -> List[str]:
+    """The chain's devices as LAVA ``extra_options``: the rig's
+    ``Chain.qemu_args`` without the output chardevs (output_images has
+    those), one ``-option value`` pair per item (LAVA joins the items with
+    spaces and splits the command line on white space)."""
+    devices, _ = _rig_args(chain)
+    return [f"{devices[i]} {devices[i + 1]}" for i in range(0, len(devices), 2)]
 
 
 def split_extra_options(items: Sequence[str]) -> List[str]:
     """The QEMU argv words of ``extra_options`` items (inverse of extra_options)."""
     return [word for item in items for word in item.split(" ", 1)]
+
+
+def output_images(chain: Chain) -> Dict[str, Dict[str, Any]]:
+    """A deploy image for each peripheral's output file: EMPTY, which LAVA
+    copies into the job's own directory, and as its ``image_arg`` the
+    chardev that writes to it (``{label}`` is the copy's path).  A
+    printer's chardev is a socket with the file as its log, whose other
+    end is the guest's paper port (paper_ports) for that printer."""
+    _, chardevs = _rig_args(chain)
+    ports = paper_ports(chain)
+    images: Dict[str, Dict[str, Any]] = {}
+    for p in _daisy(chain) + [e for e in [_end(chain)] if e is not None]:
+        here, chardev = "{" + label(p) + "}", chardevs[p.name]
+        if p.kind == "printer":
+            paper = f"paper-{p.addr_name}"
+            arg = (f"-chardev socket,id={chardev},path={here}.sock,server=on,wait=off,"
+                   f"logfile={here} -chardev socket,id={paper},path={here}.sock "
+                   f"-device isa-serial,chardev={paper},index={ports[p.name]}")
+        else:
+            arg = f"-chardev file,id={chardev},path={here}"
+        images[label(p)] = {"url": EMPTY, "image_arg": arg}
+    return images
 
 
 def kernel_cmdline(modules: str) -> str:
@@ -216,6 +344,7 @@ def job(definition: JobDef) -> Dict[str, Any]:
                     # LAVA unpacks the initramfs, adds its test overlay, packs it again
                     "format": "cpio.newc", "overlays": {"lava": True},
                     "image_arg": "-initrd {ramdisk}"},
+        **output_images(chain),
     }
     return {
         "job_name": definition.job_name,

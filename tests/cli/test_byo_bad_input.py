@@ -8,7 +8,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import List, Sequence
 
 import pytest
 
@@ -21,10 +21,11 @@ from lptrig.machine import Machine
 HARNESS = Path(__file__).resolve().parents[2] / "harness"
 
 
-def lptrig(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
+def lptrig(*args: str, stdin: str = "", prefix: Sequence[str] = (),
+           **env: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(HARNESS), **env)
-    return subprocess.run([sys.executable, "-m", "lptrig", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run([*prefix, sys.executable, "-m", "lptrig", *args], env=env,
+                          input=stdin, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
@@ -46,40 +47,90 @@ def files(tmp_path: Path) -> Path:
     return d
 
 
-#: (run arguments, with {d} the files directory; text the error must contain)
+OWN_GUEST = ("needs lptrig's own guest (its /init runs commands, copies files and loads "
+             "modules); with --kernel/--drive use the interactive console")
+
+#: (run arguments, with {d} the files directory; the error line after
+#: "lptrig: error: ")
 BAD = [
     (["--kernel", "{d}/nope"], "--kernel {d}/nope: no such file"),
-    (["--kernel", "{d}"], "not a regular file"),
+    (["--kernel", "{d}"], "--kernel {d}: not a regular file"),
     (["--kernel", "{d}/vmlinuz", "--initrd", "{d}/nope.img"], "--initrd {d}/nope.img: no such file"),
-    (["--initrd", "{d}/initrd.img"], "--initrd needs --kernel"),
+    (["--kernel", "{d}/vmlinuz", "--initrd", "{d}"], "--initrd {d}: not a regular file"),
+    (["--initrd", "{d}/initrd.img"], "--initrd needs --kernel (the kernel that unpacks it)"),
     (["--drive", "{d}/nope.img"], "--drive {d}/nope.img: no such file"),
-    (["--drive", "{d}/disk.img,if=virtio"], "'if=virtio' is not an option"),
-    (["--drive", "{d}/disk.img,format=qcow2"], "format=qcow2 given, but the file is raw"),
-    (["--drive", "{d}/disk.vmdk"], "a vmdk image"),
-    (["--drive", "{d}/disk.img", "--", "true"], "COMMAND needs lptrig's own guest"),
-    (["--kernel", "{d}/vmlinuz", "--", "true"], "COMMAND needs lptrig's own guest"),
-    (["--kernel", "{d}/vmlinuz", "--modules", "lp"], "--modules needs lptrig's own guest"),
-    (["--kernel", "{d}/vmlinuz", "--fifo"], "--fifo needs lptrig's own guest"),
-    (["--drive", "{d}/disk.img", "--add", "{d}/vmlinuz"], "--add needs lptrig's own guest"),
-    (["--drive", "{d}/disk.img", "--append", "quiet"], "--append is a kernel command line"),
-    (["--ready", "login:"], "--ready is for a foreign guest"),
+    (["--drive", "{d}"], "--drive {d}: not a regular file"),
+    (["--drive", "{d}/disk.img,if=virtio"],
+     "--drive '{d}/disk.img,if=virtio': 'if=virtio' is not an option here (if=ide|floppy, "
+     "format=raw|qcow2, snapshot=on|off; a path with a comma cannot be given)"),
+    (["--drive", "{d}/disk.img,format=qcow2"],
+     "--drive {d}/disk.img: format=qcow2 given, but the file is raw"),
+    (["--drive", "{d}/disk.vmdk"],
+     "--drive {d}/disk.vmdk: a vmdk image; lptrig takes raw and qcow2 "
+     "(qemu-img convert -O qcow2 {d}/disk.vmdk IMG.qcow2)"),
+    (["--drive", "{d}/disk.img", "--", "true"], f"-- COMMAND {OWN_GUEST}"),
+    (["--kernel", "{d}/vmlinuz", "--", "true"], f"-- COMMAND {OWN_GUEST}"),
+    (["--kernel", "{d}/vmlinuz", "--modules", "lp"], f"--modules {OWN_GUEST}"),
+    (["--kernel", "{d}/vmlinuz", "--fifo"], f"--fifo {OWN_GUEST}"),
+    (["--drive", "{d}/disk.img", "--add", "{d}/vmlinuz"], f"--add {OWN_GUEST}"),
+    (["--drive", "{d}/disk.img", "--append", "quiet"],
+     "--append is a kernel command line: it needs --kernel (a disk boots with its own)"),
+    (["--ready", "login:"],
+     "--ready is for a foreign guest (--kernel, --drive): lptrig's own says 'lptrig: ready'"),
 ]
-if os.geteuid() != 0:                 # root reads any file
-    BAD += [(["--drive", "{d}/secret.img"], "cannot read it"),
-            (["--drive", "{d}/ro.img,snapshot=off"], "cannot write it")]
+
+#: the permission cases: a file the user cannot read (mode 0), or cannot
+#: write (0444) for snapshot=off.  Root reads and writes any file (its
+#: CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), and make test runs as root: then
+#: lptrig runs without those two capabilities (setpriv), as uid 0 still,
+#: so the permission bits count for it as for any user, and the check runs.
+PERMISSIONS = [
+    (["--kernel", "{d}/secret.img"], "--kernel {d}/secret.img: cannot read it (permissions)"),
+    (["--kernel", "{d}/vmlinuz", "--initrd", "{d}/secret.img"],
+     "--initrd {d}/secret.img: cannot read it (permissions)"),
+    (["--drive", "{d}/secret.img"], "--drive {d}/secret.img: cannot read it (permissions)"),
+    (["--drive", "{d}/ro.img,snapshot=off"],
+     "--drive {d}/ro.img: cannot write it (permissions); snapshot=on leaves it unchanged"),
+]
+#: how lptrig is run for PERMISSIONS
+AS_A_USER = (["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+             if os.geteuid() == 0 else [])
+
+
+def check_refused(files: Path, tmp_path: Path, args: List[str], message: str,
+                  prefix: Sequence[str] = ()) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    argv = [a.format(d=files) for a in args]
+    result = lptrig("run", "--chain", "printer@end", *argv, TMPDIR=str(tmpdir), prefix=prefix)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lptrig: error: "), result.stderr
+    assert lines[0][len("lptrig: error: "):] == message.format(d=files)
+    assert list(tmpdir.iterdir()) == []                 # nothing started
 
 
 @pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_byo_input(files: Path, tmp_path: Path, args: List[str], message: str) -> None:
-    tmpdir = tmp_path / "tmp"
-    tmpdir.mkdir()
-    argv = [a.format(d=files) for a in args]
-    result = lptrig("run", "--chain", "printer@end", *argv, TMPDIR=str(tmpdir))
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("lptrig: error:"), result.stderr
-    assert message.format(d=files) in lines[0]
-    assert list(tmpdir.iterdir()) == []                 # nothing started
+    check_refused(files, tmp_path, args, message)
+
+
+@pytest.mark.parametrize("args,message", PERMISSIONS, ids=[" ".join(a) for a, _ in PERMISSIONS])
+def test_a_file_the_user_cannot_use(files: Path, tmp_path: Path, args: List[str],
+                                    message: str) -> None:
+    check_refused(files, tmp_path, args, message, AS_A_USER)
+
+
+def test_the_permission_cases_are_real(files: Path) -> None:
+    """The files of PERMISSIONS are what they claim for the user they are
+    checked as: one it cannot read, one it cannot write (a check that
+    cannot fail would pass silently as root)."""
+    probe = ("import os, sys; print(os.access(sys.argv[1], os.R_OK), "
+             "os.access(sys.argv[2], os.W_OK), os.access(sys.argv[3], os.R_OK))")
+    out = subprocess.run([*AS_A_USER, sys.executable, "-c", probe, str(files / "secret.img"),
+                          str(files / "ro.img"), str(files / "disk.img")],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    assert out.split() == ["False", "False", "True"]
 
 
 def test_cmdline_shows_the_foreign_guest_exactly(files: Path, tmp_path: Path) -> None:

@@ -66,8 +66,10 @@ msg:
 
 
 def boot_sector(tmp_path: Path) -> bytes:
-    if not (shutil.which("as") and shutil.which("ld")):
-        pytest.skip("binutils (as, ld) missing: make deps (build-essential)")
+    missing = [tool for tool in ("as", "ld") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"binutils' {' and '.join(missing)} not found: install binutils "
+                    "(bash scripts/deps.sh; make test does)", pytrace=False)
     (tmp_path / "boot.S").write_text(BOOT_S)
     subprocess.run(["as", "--32", "-o", str(tmp_path / "boot.o"), str(tmp_path / "boot.S")],
                    check=True)

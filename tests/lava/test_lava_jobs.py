@@ -5,18 +5,26 @@
   not (missing timeouts, an unknown action, a deploy without ``to``, a
   context variable LAVA does not know, a test definition without a name);
 - the chain on each job's QEMU command line is exactly the rig's for the
-  job's chain spec, and the committed files are what lptrig.lava writes;
+  job's chain spec, each peripheral's output file is one the job deploys
+  (so it is in the job's own directory), each printer has its paper port,
+  and the committed files are what lptrig.lava writes;
 - with lava-dispatcher (scripts/deps.sh lava): the dispatcher's JobParser
   builds and validates each job's pipeline offline against the device
   dictionary lava/devices/lptrig-qemu01.jinja2 rendered with lava-server's
   own templates, and rejects broken jobs the schema lets through;
 - as root, with the build products: lava-run runs both jobs on this
-  machine, lptrig's QEMU and all, and every test case passes.
+  machine, lptrig's QEMU and all, and every test case passes - the print
+  cases compare what each printer got (back on its paper port) with what
+  was printed - each printer logs exactly the bytes it should have got,
+  and QEMU wrote every output file into that job's own directory.
 """
 
 import copy
+import hashlib
 import importlib.util
 import os
+import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -52,13 +60,56 @@ def test_job_file_is_what_the_generator_writes(definition: lava.JobDef) -> None:
         "regenerate with: PYTHONPATH=harness python3 -m lptrig.lava write"
 
 
+def qemu_words(data: Dict[str, Any], job_dir: str) -> List[str]:
+    """The words LAVA puts on QEMU's command line after the device's own
+    options: the job's extra_options, then each image's image_arg with
+    {label} the path of the image's copy in the job's directory."""
+    images = data["actions"][0]["deploy"]["images"]
+    words = lava.split_extra_options(data["context"]["extra_options"])
+    for name, image in images.items():
+        arg = image["image_arg"]
+        for other in images:
+            arg = arg.replace("{" + other + "}", f"{job_dir}/{other}/{Path(images[other]['url']).name}")
+        words += shlex.split(arg)
+    return words
+
+
 @pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.name)
 def test_chain_on_qemu_command_line_is_the_rigs(path: Path) -> None:
+    """The rig's chain, word for word, except where each peripheral's
+    bytes go: into a copy of an image the job deploys (in the job's own
+    directory), for a printer through a socket whose log is that file and
+    whose other end is the guest's paper port."""
     data = load(path)
-    spec = data["metadata"]["lptrig.chain"]
-    words = lava.split_extra_options(data["context"]["extra_options"])
-    assert words == Chain.parse(spec).qemu_args(lava.WORKER_OUTDIR)
+    chain = Chain.parse(data["metadata"]["lptrig.chain"])
+    job_dir = "/var/lib/lava/dispatcher/tmp/JOB/deployimages-x"
+    words = qemu_words(data, job_dir)
+    rig = chain.qemu_args(Path("/OUT"))
+    pairs = list(zip(words[::2], words[1::2]))
+    assert [v for o, v in pairs if o == "-device" and not v.startswith("isa-serial")] == \
+        [v for o, v in zip(rig[::2], rig[1::2]) if o == "-device"]
     assert words[:2] == ["-device", "isa-lpt1284,id=lpt0,iobase=0x378,irq=7,dma=3"]
+    chardevs = {dict(kv.split("=", 1) for kv in v.split(",")[1:])["id"]: v
+                for o, v in pairs if o == "-chardev"}
+    ports = lava.paper_ports(chain)
+    images = data["actions"][0]["deploy"]["images"]
+    for option, value in zip(rig[::2], rig[1::2]):
+        if option != "-chardev":
+            continue
+        cid, out = re.fullmatch(r"file,id=([\w-]+),path=/OUT/(\S+)\.bin", value).groups()  # type: ignore
+        label = out.replace("@", "_")
+        assert images[label]["url"] == lava.EMPTY
+        mine = f"{job_dir}/{label}/null"
+        if out.startswith("printer@"):
+            tag = out.split("@")[1]
+            assert chardevs[cid] == (f"socket,id={cid},path={mine}.sock,server=on,wait=off,"
+                                     f"logfile={mine}")
+            assert chardevs[f"paper-{tag}"] == f"socket,id=paper-{tag},path={mine}.sock"
+            assert ("-device", f"isa-serial,chardev=paper-{tag},index={ports[out]}") in pairs
+        else:
+            assert chardevs[cid] == f"file,id={cid},path={mine}"
+    assert set(images) - {"kernel", "ramdisk"} == \
+        {name.replace("@", "_") for name in chain.output_files(Path("/OUT"))}
 
 
 @pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.name)
@@ -204,6 +255,8 @@ def test_device_dictionary_renders_lptrigs_qemu_command() -> None:
     assert qemu["command"] == "/root/.cache/lptrig/qemu/qemu-system-x86_64"
     assert qemu["extra"] == data["context"]["extra_options"]
     assert "-parallel none" in qemu["options"] and "-vga none" in qemu["options"]
+    # the console stays COM1 next to the jobs' paper ports
+    assert "-serial stdio" in qemu["options"]
     assert "-m 256" in qemu["options"]
     assert not any(o.startswith("-net nic") for o in qemu["options"])
 
@@ -271,13 +324,30 @@ def test_lava_run_runs_the_job(definition: lava.JobDef, tmp_path: Path) -> None:
     # the QEMU the rig runs (LPTRIG_QEMU, SANITIZE=1's) is the one LAVA runs
     device = device.replace(f"{paths.cache_dir()}/qemu/qemu-system-x86_64",
                             str(paths.qemu_binary()))
-    result = lava.run_job(text, device, tmp_path / "lava", f"{os.getpid()}{len(definition.stem)}")
+    job_id = f"{os.getpid()}{len(definition.stem)}"
+    result = lava.run_job(text, device, tmp_path / "lava", job_id)
     log = tmp_path / "lava" / "lava-run.log"
     assert result.returncode == 0, f"lava-run failed, see {log}"
     assert result.failed() == [], f"see {log}"
-    name = definition.definitions(Chain.parse(definition.chain), definition.modules)[0]["name"]
+    chain = Chain.parse(definition.chain)
+    name = definition.definitions(chain, definition.modules)[0]["name"]
     cases = result.cases(f"0_{name}")
     assert cases and set(cases.values()) == {"pass"}, f"{cases}; see {log}"
     if definition.stem == "lptrig-guest-suite":
-        steps = lava.guest_suite_steps(Chain.parse(definition.chain), definition.modules)
-        assert len(cases) == len(steps)
+        steps = lava.guest_suite_steps(chain, definition.modules)
+        assert len(cases) == len([s for s in steps if s.startswith("lava-test-case ")])
+        paper = lava.guest_suite_paper(chain)
+    else:                               # the example test: one line to the end printer
+        assert {"paper-port", "print"} <= set(cases), cases
+        paper = {"printer@end": b"hello from my test\n"}
+    # what each printer got, as the job logged it from its paper port
+    got = dict((m.group(1), (int(m.group(2)), m.group(3))) for m in re.finditer(
+        r"lptrig-paper (\S+) (\d+) ([0-9a-f]{64})", result.log))
+    assert got == {n: (len(b), hashlib.sha256(b).hexdigest()) for n, b in paper.items()}, \
+        f"see {log}"
+    # every output file was in this job's own directory
+    boot = re.search(r"Boot command: (.*?)['\"]?\s*$", result.log, re.MULTILINE)
+    assert boot, f"no boot command in {log}"
+    outputs = re.findall(r"(?:path|logfile)=([^,\s]+)", boot.group(1))
+    assert len(outputs) == 2 * len(paper) + len(chain.output_files(Path("/"))), outputs
+    assert all(o.startswith(f"{lava.JOB_FILES_DIR}/{job_id}/") for o in outputs), outputs

@@ -10,7 +10,11 @@ a peripheral's section set to an impossible value (found by name in the
 stream's own JSON description, so the tests follow the VMState layout)
 makes the destination fail the load - QEMU 7.2 then exits with status 1
 and "load of migration failed" - and never crash; random bytes in a random
-field are refused or leave a port that still works.
+field are refused or leave a port that still works: the chain answers a
+scan and selects, and each printer gets exactly the bytes sent to it.  A
+load that neither completes nor fails (a hang) fails the test, as does a
+migration that does not finish within DEADLINE.  The unchanged stream must
+complete and go on exactly where the source stopped.
 """
 
 import json
@@ -21,7 +25,7 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -29,23 +33,37 @@ from lptrig import qmp
 from lptrig.chain import Chain, Peripheral
 from lptrig.qtest import QTest
 
-from host1284 import (CONTROL, DATA, DESELECT_ALL, ECR, FIFO, NIBBLE, PPFIFO, PS2, S_ERROR,
-                      SELECT, STATUS, TEST, CppFailed, Host, assign_addrs, cpp, print_compat,
-                      select)
+from host1284 import (CONTROL, DATA, DESELECT_ALL, ECR, FIFO, NIBBLE, PPFIFO, PS2, S_BUSY,
+                      S_ERROR, SELECT, STATUS, STEP, TEST, CppFailed, Host, assign_addrs, cpp,
+                      print_compat, select)
 
 CHAIN = "/machine/peripheral/lpt0/lpt0.0"
+
+
+#: how long a migration of these few-KiB streams may take before the test
+#: calls it a hang: it takes a fraction of a second, so only a hang (or a
+#: host stalled for minutes) comes near this
+DEADLINE = 120.0
+
+
+def wait_status(mon: Any, what: str, done: Tuple[str, ...], bad: Tuple[str, ...] = ()) -> str:
+    """Poll query-migrate until its status is one of ``done`` (returned) or
+    ``bad`` (an AssertionError), within DEADLINE."""
+    deadline = time.monotonic() + DEADLINE
+    status = None
+    while time.monotonic() < deadline:
+        status = mon.command("query-migrate").get("status")
+        if status in done:
+            return status
+        assert status not in bad, f"{what}: migration status {status!r}"
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: still {status!r} after {DEADLINE:g} s")
 
 
 def migrate_to(qt: QTest, path: Path) -> None:
     mon = qt.qmp()
     mon.command("migrate", uri=f"exec:cat > {path}")
-    for _ in range(200):
-        status = mon.command("query-migrate").get("status")
-        if status == "completed":
-            return
-        assert status not in ("failed", "cancelled"), status
-        time.sleep(0.05)
-    raise AssertionError("migration did not complete")
+    wait_status(mon, "outgoing migration", ("completed",), ("failed", "cancelled"))
 
 
 @contextmanager
@@ -55,12 +73,7 @@ def load_from(rundir: Path, chain: Optional[Chain], image: Path,
     with QTest(rundir, chain, extra_args=["-incoming", "defer"] + (extra_args or [])) as dst:
         mon = dst.qmp()
         mon.command("migrate-incoming", uri=f"exec:cat {image}")
-        for _ in range(200):
-            if mon.command("query-migrate").get("status") == "completed":
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("incoming migration did not complete")
+        wait_status(mon, "incoming migration", ("completed",), ("failed",))
         yield dst
 
 
@@ -290,9 +303,81 @@ def busy_stream(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return (rundir / "vmstate.bin").read_bytes()
 
 
-def load_refused(rundir: Path, stream: bytes) -> Tuple[Optional[int], str]:
-    """Load ``stream`` into a fresh QEMU with the same chain: its exit status
-    (None if it is still running: the stream was taken) and its log."""
+#: the fault knobs of every peripheral at their defaults (qom-set values)
+KNOBS_OFF = {"paper-out": False, "offline": False, "fault": False, "disconnect": False,
+             "select-fail": False, "negotiation-reject": False, "no-ack": False,
+             "drop": 0, "corrupt": 0, "busy-stall": 0, "device-id-error": "off",
+             "arm": "none"}
+
+
+def outputs(qt: QTest) -> Dict[str, bytes]:
+    """What each peripheral of ``qt``'s chain has written to its file."""
+    assert qt.chain is not None
+    return {name: path.read_bytes() for name, path in qt.chain.output_files(qt.rundir).items()}
+
+
+def print_checked(host: Host, data: bytes) -> None:
+    """Compatibility-mode bytes as lp sends them: wait until the device is
+    not Busy (time passing), strobe, and fail if it stays Busy."""
+    for byte in data:
+        assert host.wait(S_BUSY, S_BUSY), f"Busy before {byte:#04x} (status {host.status():#04x})"
+        print_compat(host.qt, bytes([byte]))
+    assert host.wait(S_BUSY, S_BUSY), f"Busy after the last byte (status {host.status():#04x})"
+
+
+def the_busy_state_goes_on(dst: QTest) -> None:
+    """After the unchanged stream: exactly where busy_stream stopped - the
+    FIFO in test mode with 1, 2, 3, the loopback selected and holding what
+    was printed to it - and the port works on from there."""
+    assert dst.inb(ECR) & 0xE0 == TEST
+    assert [dst.inb(FIFO) for _ in range(3)] == [1, 2, 3]
+    host = Host(dst)                       # PS/2 mode, as the driver sets it
+    print_checked(host, b", and more")      # still to the selected loopback
+    assert host.negotiate(NIBBLE), "the loopback refused nibble mode"
+    assert host.read_nibble(64) == b"queued in the loopback, and more"
+    host.terminate()
+    assert outputs(dst) == {"printer@0": b"", "loopback@1": b", and more", "printer@end": b""}
+
+
+def the_port_works(dst: QTest) -> None:
+    """After a stream with a random byte changed was taken: once the fault
+    knobs are back at their defaults (a flipped knob is a valid state) and
+    the host resets the cable (nInit) and scans as Linux does, the chain
+    answers and each printer gets exactly the bytes sent to it.  What a
+    printer had buffered (a flipped length) is flushed at the load: only
+    what comes after it counts."""
+    before = outputs(dst)
+    for name in ("printer-0", "loopback-1", "printer-end"):
+        for knob, value in KNOBS_OFF.items():
+            qmp.qom_set(dst.qmp(), f"/machine/peripheral/{name}", knob, value)
+    host = Host(dst)
+    host.control(0x08)                     # nInit low: every device back to compat
+    dst.clock_step(STEP)
+    host.control(0x0C)
+    assert assign_addrs(dst) == 2, "the daisy chain does not answer a scan"
+    assert select(dst, 0), "select 0 not acknowledged"
+    print_checked(host, b"to zero")
+    assert select(dst, 1), "select 1 not acknowledged"
+    assert host.negotiate(NIBBLE), "the loopback refused nibble mode"
+    host.terminate()
+    cpp(dst, DESELECT_ALL)
+    print_checked(host, b"to the end")
+    assert host.negotiate(NIBBLE), "the end printer refused nibble mode"
+    host.terminate()
+    after = outputs(dst)
+    new = {name: after[name][len(before[name]):] for name in after}
+    assert after["printer@0"].startswith(before["printer@0"])
+    assert after["printer@end"].startswith(before["printer@end"])
+    assert (new["printer@0"], new["printer@end"]) == (b"to zero", b"to the end"), new
+
+
+def load(rundir: Path, stream: bytes, check: Callable[[QTest], None]) -> Tuple[str, str]:
+    """Load ``stream`` into a fresh QEMU with the same chain.  Returns
+    ("refused", log) when QEMU reported that the load failed (status
+    "failed" and exit status 1 with "load of migration failed": QEMU 7.2's
+    way), or ("completed", log) when it took the stream, after ``check``
+    passed on the loaded machine and QEMU stayed up.  A load that does
+    neither within DEADLINE is a hang: an AssertionError, never a refusal."""
     image = rundir / "corrupt.bin"
     rundir.mkdir(parents=True, exist_ok=True)
     image.write_bytes(stream)
@@ -302,34 +387,36 @@ def load_refused(rundir: Path, stream: bytes) -> Tuple[Optional[int], str]:
         mon.command("migrate-incoming", uri=f"exec:cat {image}")
         proc = dst._proc  # pylint: disable=protected-access
         assert proc is not None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + DEADLINE
         status = None
-        while proc.poll() is None and time.monotonic() < deadline:
+        while proc.poll() is None and status not in ("completed", "failed"):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the load neither completed nor failed within {DEADLINE:g} s "
+                    f"(incoming migration status {status!r}): QEMU hangs on this stream")
             try:
                 status = mon.command("query-migrate").get("status")
             except Exception:  # pylint: disable=broad-except
                 pass        # QEMU exits when a load fails: the monitor goes
-            if status in ("completed", "failed"):
-                break
             time.sleep(0.05)
-        if status == "completed":
-            # taken: the port must still work, and QEMU stay up
-            host = Host(dst)
-            for _ in range(3):
-                dst.inb(STATUS)
-            host.negotiate(NIBBLE)
-            host.terminate()
-            print_compat(dst, b"after")
-            dst.clock_step(10_000_000)
+        if status == "completed" and proc.poll() is None:
+            check(dst)
             assert proc.poll() is None, "QEMU died after taking the stream"
+            outcome = "completed"
         else:
             try:
-                proc.wait(30)
+                proc.wait(max(deadline - time.monotonic(), 1.0))
             except subprocess.TimeoutExpired:
-                pass
+                raise AssertionError(f"the load failed (status {status!r}) but QEMU is "
+                                     f"still running after {DEADLINE:g} s") from None
+            outcome = "refused"
         code = proc.poll()
     log = (rundir / "dst" / "qemu.log").read_text(errors="replace")
-    return code, log
+    assert not any(bad in log for bad in CRASHED), f"QEMU crashed:\n{log}"
+    if outcome == "refused":
+        assert code == 1 and REFUSED in log, \
+            f"QEMU ended (exit status {code}, last status {status!r}) without refusing:\n{log}"
+    return outcome, log
 
 
 # (device, field, value, what is wrong)
@@ -369,29 +456,26 @@ IMPOSSIBLE = [
 def test_an_impossible_value_is_refused(tmp_path: Path, busy_stream: bytes, device: str,
                                         path: str, value: int, what: str) -> None:
     idstr = device_ids(busy_stream)[device]
-    code, log = load_refused(tmp_path, corrupted(busy_stream, idstr, path, value))
-    assert not any(bad in log for bad in CRASHED), f"{what}: QEMU crashed:\n{log}"
-    assert code == 1, f"{what} was not refused (exit status {code}):\n{log}"
-    assert REFUSED in log, log
+    outcome, log = load(tmp_path, corrupted(busy_stream, idstr, path, value),
+                        the_port_works)
+    assert outcome == "refused", f"{what} was taken:\n{log}"
     assert f"of device '{idstr}'" in log, f"{what}: refused, but not by {idstr}:\n{log}"
 
 
 def test_the_unchanged_stream_loads(tmp_path: Path, busy_stream: bytes) -> None:
-    """The control for the tests above: the same stream, not corrupted, loads."""
-    code, log = load_refused(tmp_path, busy_stream)
-    assert code is None, f"the good stream was refused (exit status {code}):\n{log}"
+    """The control for the tests above: the same stream, not corrupted,
+    completes, and the port goes on exactly where the source stopped."""
+    outcome, log = load(tmp_path, busy_stream, the_busy_state_goes_on)
+    assert outcome == "completed", f"the good stream was refused:\n{log}"
 
 
-@pytest.mark.parametrize("seed", range(32))
-def test_random_bytes_in_the_device_sections(tmp_path: Path, busy_stream: bytes,
-                                             seed: int) -> None:
-    """A random field of a random device of the chain gets random bytes: the
-    destination refuses the stream, or takes it and the port still works;
-    it never crashes."""
+def random_flip(stream: bytes, seed: int) -> Tuple[bytes, str]:
+    """``stream`` with one random byte of a random field of a random device
+    of the chain set to a random value, and what was changed."""
     rng = random.Random(seed)
-    ids = device_ids(busy_stream)
+    ids = device_ids(stream)
     device = rng.choice(sorted(ids))
-    base, fields = section_fields(busy_stream, ids[device])
+    base, fields = section_fields(stream, ids[device])
 
     def leaves(entries: List[Dict[str, Any]], prefix: str, offset: int) -> \
             List[Tuple[str, int, int]]:
@@ -408,9 +492,18 @@ def test_random_bytes_in_the_device_sections(tmp_path: Path, busy_stream: bytes,
     name, offset, size = rng.choice(leaves(fields, "", 0))
     at = base + offset + rng.randrange(size)
     value = rng.randrange(256)
-    stream = busy_stream[:at] + bytes([value]) + busy_stream[at + 1:]
-    code, log = load_refused(tmp_path, stream)
-    what = f"seed {seed}: {device} field {name} byte {at - base - offset} = {value:#04x}"
-    assert not any(bad in log for bad in CRASHED), f"{what}: QEMU crashed:\n{log}"
-    if code is not None:
-        assert code == 1 and REFUSED in log, f"{what}: exit status {code}:\n{log}"
+    what = (f"seed {seed}: {device} field {name} byte {at - base - offset}: "
+            f"{stream[at]:#04x} -> {value:#04x}")
+    return stream[:at] + bytes([value]) + stream[at + 1:], what
+
+
+@pytest.mark.parametrize("seed", range(32))
+def test_random_bytes_in_the_device_sections(tmp_path: Path, busy_stream: bytes,
+                                             seed: int) -> None:
+    """A random field of a random device of the chain gets a random byte:
+    the destination refuses the stream, or takes it and the port still
+    works (the_port_works); it never crashes or hangs."""
+    stream, what = random_flip(busy_stream, seed)
+    print(what)
+    outcome, _ = load(tmp_path, stream, the_port_works)
+    print(f"{what}: {outcome}")
