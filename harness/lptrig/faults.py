@@ -67,7 +67,7 @@ LINE_KNOBS: Dict[str, Tuple[str, ...]] = {
 
 def parse(text: str) -> Tuple[str, str, str]:
     """``NAME:KNOB=VALUE`` (e.g. ``printer@end:drop=100``) -> its parts."""
-    match = re.fullmatch(r"([a-z]+@(?:[0-3]|end)):([a-z-]+)=(.*)", text.strip())
+    match = re.fullmatch(r"([a-z0-9]+@(?:[0-3]|end)):([a-z-]+)=(.*)", text.strip())
     if not match:
         raise LptrigError(f"fault {text!r}: write it as KIND@ADDR:KNOB=VALUE, "
                           "e.g. printer@end:paper-out=on")
@@ -92,7 +92,8 @@ def apply(chain: Chain, faults: Iterable[str]) -> Chain:
     for p in chain.peripherals:
         for knob, _ in by_name.get(p.name, ()):
             if p.kind in LINE_KNOBS and knob not in LINE_KNOBS[p.kind]:
-                raise LptrigError(f"fault on {p.name}: a {p.kind} is not an IEEE 1284 "
+                article = "an" if p.kind[0] in "aeiou" else "a"
+                raise LptrigError(f"fault on {p.name}: {article} {p.kind} is not an IEEE 1284 "
                                   f"device and has no {knob} (its knobs: "
                                   f"{', '.join(LINE_KNOBS[p.kind])})")
     return _add_props(chain, by_name)

@@ -78,12 +78,8 @@ BAD_FLAGS: List[Tuple[List[str], str]] = [
      "(its knobs: disconnect, no-ack)"),
     pytest.param(
         ["--chain", "i2c@end", "--fault", "i2c@end:drop=10", "--", "true"],
-        "fault on i2c@end: a i2c is not an IEEE 1284 device and has no drop "
-        "(its knobs: disconnect)",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "lptrig.faults.parse() takes KIND as [a-z]+, so it refuses every i2c@end "
-            "fault (also the valid i2c@end:disconnect=on) as badly written: 'write it "
-            "as KIND@ADDR:KNOB=VALUE'"))),
+        "fault on i2c@end: an i2c is not an IEEE 1284 device and has no drop "
+        "(its knobs: disconnect)"),
 ]
 
 

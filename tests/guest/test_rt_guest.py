@@ -38,7 +38,7 @@ SPEC = "printer@0,printer@1,loopback@2,printer@3,printer@end"
 #: messages also go to COM2, which the rig logs to kernel.log and checks
 #: (docs/rig.md "Snapshot boot")
 APPEND = ("loglevel=5 earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon console=ttyS0,115200 "
-          "root=LABEL=rtroot rw panic=-1 parport.dyndbg=+p")
+          "root=LABEL=rtroot rw panic=-1 no_timer_check parport.dyndbg=+p")
 #: sectors of images/rt/build.sh's ROOTFS_SIZE (48M)
 ROOTFS_SECTORS = 48 << 11
 #: PS1 of the RT guest's /sbin/init (images/rt/init)
