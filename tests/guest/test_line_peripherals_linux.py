@@ -261,9 +261,12 @@ PPS_ASSERT = "/sys/class/pps/pps0/assert"
 
 def pps_asserts(vm: Machine, span: int) -> Dict[int, int]:
     """Assert timestamps (ns) by sequence number, sampled until the sampled
-    sequence numbers are ``span`` apart (at most WAIT_SECONDS of guest time)."""
+    sequence numbers are ``span`` apart (at most WAIT_SECONDS of guest time).
+    The stamp already there when sampling starts is not one of them: it may
+    be from before the guest's clock was set (a guest restored from a
+    snapshot has its wall clock stepped to the host's as it resumes)."""
     out = vm.console.check(
-        f"first=; last=; i=0; while [ $i -lt {WAIT_SECONDS * 20} ]; do "
+        f"first=; read last < {PPS_ASSERT}; i=0; while [ $i -lt {WAIT_SECONDS * 20} ]; do "
         f"read v < {PPS_ASSERT}; "
         'if [ "$v" != "$last" ]; then echo "$v"; last=$v; s=${v#*#}; '
         '[ -z "$first" ] && [ "$s" != 0 ] && first=$s; '
