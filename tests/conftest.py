@@ -198,3 +198,14 @@ def pytest_terminal_summary(terminalreporter: "pytest.TerminalReporter") -> None
         for knob in sorted(rows):
             terminalreporter.write_line(knob.ljust(width) + "  " + "  ".join(
                 rows[knob].get(op, "?").ljust(c) for op, c in zip(ops, cols)))
+
+
+# -- the order the tests run in -----------------------------------------------
+#
+# pytest-xdist hands tests to the workers in collection order: the tests that
+# boot guests (seconds each, some half a minute) go first and the qtest and
+# CLI tests (tenths of a second) fill the end, so no worker sits idle behind
+# one long test at the end of the run.  The order is otherwise kept.
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("guest") is None)

@@ -38,8 +38,10 @@ LOOPBACK, PRINTER = "/machine/peripheral/loopback-0", "/machine/peripheral/print
 _ID = b"MFG:lptrig;MDL:Loopback;CMD:RAW;CLS:LOOPBACK;DES:lptrig IEEE 1284 loopback;"
 LOOPBACK_ID = (len(_ID) + 2).to_bytes(2, "big") + _ID
 #: no byte taken for this long (seconds) is a stall: a device that takes
-#: bytes at all takes one every few microseconds of guest time
-IDLE = 10
+#: bytes at all takes one every few microseconds of guest time (2 ms under
+#: busy-stall), so only a guest starved of the host's CPU for 5 s on end
+#: could look stalled; every stalled cell costs this much
+IDLE = 5
 #: a guest command that has not ended after this long hangs
 HANG = 300
 
