@@ -60,7 +60,11 @@ def socket_dir(rundir: Path) -> Optional[Path]:
     """
     if len(str(Path(rundir).absolute() / "console.sock")) <= _MAX_SOCK_PATH:
         return None
-    return Path(tempfile.mkdtemp(prefix="lptrig-"))
+    # $TMPDIR itself may be deep (pytest's base temp, a CI workspace): then /tmp
+    base = tempfile.gettempdir()
+    if len(base) + len("/lptrig-XXXXXXXX/console.sock") > _MAX_SOCK_PATH:
+        base = "/tmp"
+    return Path(tempfile.mkdtemp(prefix="lptrig-", dir=base))
 
 
 @dataclass(frozen=True)
