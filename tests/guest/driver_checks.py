@@ -9,6 +9,8 @@ from typing import Dict, Mapping, Tuple
 from lptrig.machine import Machine
 
 SYS = "/sys/class/lpt1284"
+#: how long a write waits for a port that other writers print through
+BUSY_DEADLINE_MS = 300_000
 
 
 def outputs(vm: Machine) -> Dict[str, bytes]:
@@ -128,11 +130,18 @@ def check_writes_land_at_their_device(vm: Machine,
                                       writes: Mapping[int, Tuple[str, bytes]]) -> None:
     """``lptctl write N FILE`` for every ``N: (guest FILE, its bytes)`` at
     once: each device's output file gets exactly its bytes, and every other
-    peripheral on the chain nothing more than it had."""
+    peripheral on the chain nothing more than it had.
+
+    Each write() takes the port for itself, so a writer waits while the
+    others print: the busy time-out (-b) is a generous deadline here, not
+    the default 5 s, which a loaded host's prints outlast (the busy time-out
+    itself is test_driver.py's test_busy_port_fails_writes_before_any_byte).
+    """
     before = outputs(vm)
-    cmd = " ".join(f"lptctl write {n} {path} > /tmp/wr{n} 2>&1 &" for n, (path, _) in
-                   writes.items())
-    out = sh(vm, f"{cmd} wait; cat " + " ".join(f"/tmp/wr{n}" for n in writes), timeout=240)
+    cmd = " ".join(f"lptctl write {n} {path} -b {BUSY_DEADLINE_MS} > /tmp/wr{n} 2>&1 &"
+                   for n, (path, _) in writes.items())
+    out = sh(vm, f"{cmd} wait; cat " + " ".join(f"/tmp/wr{n}" for n in writes),
+             timeout=BUSY_DEADLINE_MS / 1000 + 60)
     assert out.splitlines() == [f"wrote {len(data)}" for _, data in writes.values()]
     names = node_names(vm)
     expected = dict(before)
