@@ -4,8 +4,9 @@ with LAVA's own code.
 The job files in ``lava/`` are written by ``python3 -m lptrig.lava write``
 from the definitions in JOBS: the chain's devices are what
 ``Chain.parse(spec).qemu_args()`` gives the rig, the kernel command line is
-``machine.guest_cmdline()``'s, as ``Machine.kernel_cmdline()``'s, so the
-two cannot drift (tests/lava checks that the committed files are exactly
+``machine.guest_cmdline()``'s, as ``Machine.kernel_cmdline()``'s but for
+the kernel-log console on COM2 (a job's first paper port), so the two
+cannot drift (tests/lava checks that the committed files are exactly
 what this module writes).  The files carry placeholders: FILESERVER_BASE
 for where the worker downloads ``make``'s kernel and initramfs,
 USER_REPOSITORY for the git repository of a user's own test; ``render``
@@ -329,8 +330,10 @@ def output_images(chain: Chain) -> Dict[str, Dict[str, Any]]:
 
 
 def kernel_cmdline(modules: str) -> str:
-    """The guest kernel command line the rig's Machine gives ``modules``."""
-    return guest_cmdline(modules)
+    """The guest kernel command line the rig's Machine gives ``modules``,
+    but for the kernel-log console on COM2: there a LAVA job has its first
+    printer's paper port, and LAVA reads the kernel on its console."""
+    return guest_cmdline(modules, kernel_log=False)
 
 
 def job(definition: JobDef) -> Dict[str, Any]:

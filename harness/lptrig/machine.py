@@ -75,7 +75,7 @@ def with_fifo(modules: Union[str, Sequence[str]]) -> str:
     return ",".join(FIFO_MODULE if m in ("parport_pc", "parport-pc") else m for m in names)
 
 
-def guest_cmdline(modules: str, extra_append: str = "") -> str:
+def guest_cmdline(modules: str, extra_append: str = "", kernel_log: bool = True) -> str:
     """The kernel command line of lptrig's own guest: its consoles, and the
     modules its /init loads (``lptrig.load=``), then ``extra_append``.
 
@@ -89,10 +89,12 @@ def guest_cmdline(modules: str, extra_append: str = "") -> str:
     that the boot console filters from its first line.  ``no_timer_check``:
     under TCG on a loaded host the IO-APIC timer check can miss the timer's
     first ticks and panic the boot ("IO-APIC + timer doesn't work"), as
-    virtme-ng's guests also avoid.
+    virtme-ng's guests also avoid.  ``kernel_log=False`` leaves COM2 alone
+    (a LAVA job's QEMU has no kernel log port: COM2 is a printer's paper).
     """
-    append = (f"loglevel=5 earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon "
-              f"console=ttyS0,115200 panic=-1 no_timer_check lptrig.load={modules}")
+    klog = "earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon " if kernel_log else ""
+    append = (f"loglevel=5 {klog}console=ttyS0,115200 panic=-1 no_timer_check "
+              f"lptrig.load={modules}")
     return f"{append} {extra_append}".strip()
 
 

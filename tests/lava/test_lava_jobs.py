@@ -123,7 +123,10 @@ def test_kernel_command_line_is_the_rigs(path: Path) -> None:
             paths.image().kernel.exists():
         machine = Machine(Path("/nonexistent"), Chain.parse(data["metadata"]["lptrig.chain"]),
                           modules=modules)
-        assert lava.kernel_cmdline(modules) == machine.kernel_cmdline()
+        # the same but for the kernel-log console (COM2 is a paper port there)
+        klog = "earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon "
+        assert klog in machine.kernel_cmdline()
+        assert lava.kernel_cmdline(modules) == machine.kernel_cmdline().replace(klog, "")
     assert images["ramdisk"]["overlays"] == {"lava": True}
 
 
@@ -300,7 +303,10 @@ def test_broken_job_is_rejected_by_the_dispatcher(breakage: str, tmp_path: Path)
 
 @pytest.mark.guest
 @pytest.mark.parametrize("definition", lava.JOBS, ids=lambda d: d.stem)
-def test_lava_run_runs_the_job(definition: lava.JobDef, tmp_path: Path) -> None:
+def test_lava_run_runs_the_job(definition: lava.JobDef, tmp_path: Path,
+                               lptrig_result_dir: Path) -> None:
+    """lava-run's own output (lava-run.log, results) goes to the test's
+    result directory: kept, and named in the report, when the test fails."""
     _dispatcher()
     if shutil.which("lava-run") is None:
         pytest.fail("no lava-run: bash scripts/deps.sh lava (make test does)", pytrace=False)
@@ -325,8 +331,8 @@ def test_lava_run_runs_the_job(definition: lava.JobDef, tmp_path: Path) -> None:
     device = device.replace(f"{paths.cache_dir()}/qemu/qemu-system-x86_64",
                             str(paths.qemu_binary()))
     job_id = f"{os.getpid()}{len(definition.stem)}"
-    result = lava.run_job(text, device, tmp_path / "lava", job_id)
-    log = tmp_path / "lava" / "lava-run.log"
+    result = lava.run_job(text, device, lptrig_result_dir / "lava", job_id)
+    log = lptrig_result_dir / "lava" / "lava-run.log"
     assert result.returncode == 0, f"lava-run failed, see {log}"
     assert result.failed() == [], f"see {log}"
     chain = Chain.parse(definition.chain)
