@@ -40,8 +40,8 @@ from lptrig.machine import Machine
 
 #: the RT guest as tests/guest/test_rt_guest.py boots it
 RT_SPEC = "printer@0,printer@1,loopback@2,printer@3,printer@end"
-RT_APPEND = ("loglevel=5 earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon "
-             "console=ttyS0,115200 root=LABEL=rtroot rw panic=-1 no_timer_check")
+RT_APPEND = ("loglevel=5 "
+             "console=ttyS1,115200 root=LABEL=rtroot rw panic=-1 no_timer_check")
 RT_PROMPT = "rt# "
 
 

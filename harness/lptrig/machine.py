@@ -38,7 +38,7 @@ CRASH_PATTERNS = ("BUG:", "Oops", "WARNING:", "UBSAN:", "Kernel panic", "blocked
 _PRINTK_LINE = re.compile(r"^\[\s*\d+\.\d+\] ")
 #: a foreign kernel command line that sends the kernel's messages to
 #: kernel.log (the second serial port, COM2 at 0x2f8) too
-_KLOG_CONSOLE = re.compile(r"(^|\s)(console=ttyS1|earlycon=uart8250,io,0x2f8)(,|\s|$)")
+_KLOG_CONSOLE = re.compile(r"(^|\s)console=ttyS1(,|\s|$)")
 #: add_files of at most this many bytes in all (not counting programs the
 #: image has already) are copied in through the console after a snapshot
 #: restore, so that tests that differ only in a small file share one
@@ -76,24 +76,24 @@ def with_fifo(modules: Union[str, Sequence[str]]) -> str:
 
 
 def guest_cmdline(modules: str, extra_append: str = "", kernel_log: bool = True) -> str:
-    """The kernel command line of lptrig's own guest: its consoles, and the
+    """The kernel command line of lptrig's own guest: its console, and the
     modules its /init loads (``lptrig.load=``), then ``extra_append``.
 
-    The kernel writes to both serial ports: ttyS0 (``console=``) is
-    /dev/console, where the shell runs; COM2 (0x2f8) is the 8250 boot
-    console kept after boot (``earlycon`` + ``keep_bootcon``: Linux's 8250
-    driver has one console for all its ports, so two ``console=ttyS`` cannot
-    both work) and carries nothing but the kernel's messages.  QEMU logs it
-    to ``kernel.log``, which the kernel-problem check reads: a command that
-    prints "WARNING:" is not a kernel warning.  ``loglevel`` comes first so
-    that the boot console filters from its first line.  ``no_timer_check``:
-    under TCG on a loaded host the IO-APIC timer check can miss the timer's
-    first ticks and panic the boot ("IO-APIC + timer doesn't work"), as
-    virtme-ng's guests also avoid.  ``kernel_log=False`` leaves COM2 alone
-    (a LAVA job's QEMU has no kernel log port: COM2 is a printer's paper).
+    The kernel's console is the second serial port (``console=ttyS1``),
+    which QEMU logs to ``kernel.log``; /init puts itself and the shell on
+    the first (the rig's console socket, ``console.log``).  So no kernel
+    message lands in a command's framed output, and the kernel-problem
+    check reads the kernel's own log: a command that prints "WARNING:" is
+    not a kernel warning.  (Linux's 8250 driver has one console for all
+    its ports: the kernel cannot write to both.)  ``no_timer_check``: under
+    TCG on a loaded host the IO-APIC timer check can miss the timer's first
+    ticks and panic the boot ("IO-APIC + timer doesn't work"), as
+    virtme-ng's guests also avoid.  ``kernel_log=False`` gives the kernel
+    ttyS0 (a LAVA job's QEMU: LAVA reads the kernel on its console, and COM2
+    is a printer's paper port there).
     """
-    klog = "earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon " if kernel_log else ""
-    append = (f"loglevel=5 {klog}console=ttyS0,115200 panic=-1 no_timer_check "
+    console = "ttyS1" if kernel_log else "ttyS0"
+    append = (f"loglevel=5 console={console},115200 panic=-1 no_timer_check "
               f"lptrig.load={modules}")
     return f"{append} {extra_append}".strip()
 

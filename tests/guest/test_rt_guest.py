@@ -35,9 +35,9 @@ TOP = Path(__file__).resolve().parents[2]
 SPEC = "printer@0,printer@1,loopback@2,printer@3,printer@end"
 #: root by label: the two IDE disks' sd names depend on the order of sd_mod's
 #: asynchronous probes (/dev/sda is the data disk now and then); the kernel's
-#: messages also go to COM2, which the rig logs to kernel.log and checks
-#: (docs/rig.md "Snapshot boot")
-APPEND = ("loglevel=5 earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon console=ttyS0,115200 "
+#: console is COM2, which the rig logs to kernel.log and checks, and its init
+#: puts the shell on ttyS0 (docs/rig.md "Snapshot boot")
+APPEND = ("loglevel=5 console=ttyS1,115200 "
           "root=LABEL=rtroot rw panic=-1 no_timer_check parport.dyndbg=+p")
 #: sectors of images/rt/build.sh's ROOTFS_SIZE (48M)
 ROOTFS_SECTORS = 48 << 11

@@ -123,10 +123,11 @@ def test_kernel_command_line_is_the_rigs(path: Path) -> None:
             paths.image().kernel.exists():
         machine = Machine(Path("/nonexistent"), Chain.parse(data["metadata"]["lptrig.chain"]),
                           modules=modules)
-        # the same but for the kernel-log console (COM2 is a paper port there)
-        klog = "earlycon=uart8250,io,0x2f8,115200n8 keep_bootcon "
-        assert klog in machine.kernel_cmdline()
-        assert lava.kernel_cmdline(modules) == machine.kernel_cmdline().replace(klog, "")
+        # the same but for the kernel's console: ttyS0, LAVA's console
+        # (the rig's is ttyS1, its kernel.log; COM2 is a paper port there)
+        assert " console=ttyS1," in machine.kernel_cmdline()
+        assert lava.kernel_cmdline(modules) == \
+            machine.kernel_cmdline().replace(" console=ttyS1,", " console=ttyS0,")
     assert images["ramdisk"]["overlays"] == {"lava": True}
 
 
