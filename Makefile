@@ -19,6 +19,8 @@ endif
 JUNIT_DIR := $(LPTRIG_CACHE)/junit
 JUNIT := $(JUNIT_DIR)/lptrig$(if $(SHARD),-shard-$(subst /,-of-,$(SHARD))).xml
 ARGS ?=
+# a command prefix for the image's side of make all (nice)
+BG ?=
 
 # Reliability variants (docs/reliability.md):
 #   SANITIZE=1  QEMU built with ASan + UBSan (its own build tree); make test
@@ -42,25 +44,34 @@ endif
 
 LPTRIG := PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m lptrig
 
-.PHONY: all deps test-deps qemu image rt-image demo run test bench faults fuzz soak clean distclean
+.PHONY: all deps qemu-deps test-deps qemu image rt-image demo run test bench faults fuzz soak clean distclean
 
-all: qemu image
+# QEMU and the guest image build side by side (after the packages QEMU's
+# build needs); the image's packages and build at the lowest CPU priority,
+# so that they take only what QEMU's build leaves idle (its download,
+# configure and link steps) and never lengthen it
+all:
+	@$(MAKE) --no-print-directory -j2 qemu image BG="nice -n 19"
 
 # what make, make demo and make run need; make test adds test-deps
-deps:
-	@bash scripts/deps.sh $(if $(filter 1,$(DEBUG)),debug)
+deps: qemu-deps
+	@$(BG) bash scripts/deps.sh $(if $(filter 1,$(DEBUG)),debug)
+
+# what building QEMU needs, and nothing else
+qemu-deps:
+	@bash scripts/deps.sh qemu
 
 # pytest, the RT guest's headers, trace readers, trinity, LAVA's schema and
 # dispatcher (tests/lava runs LAVA's lava-run)
 test-deps: deps
 	@bash scripts/deps.sh test lava $(if $(filter 1,$(DEBUG)),debug)
 
-qemu: deps
+qemu: qemu-deps
 	@bash qemu-device/build.sh $(QEMU_FLAGS)
 
 # lptrig's guest image (the debug kernel's with DEBUG=1)
 image: deps
-	@bash images/build.sh
+	@$(BG) bash images/build.sh
 
 # the RT guest (images/rt/: a foreign guest for tests/guest/test_rt_guest.py)
 rt-image: test-deps image

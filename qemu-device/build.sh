@@ -128,6 +128,8 @@ configure_opts=(
 	--audio-drv-list=
 )
 case $flavour in
+# no -g: a quarter less compile time (make demo on a fresh machine)
+plain) configure_opts+=(--disable-debug-info) ;;
 san) configure_opts+=(--enable-sanitizers) ;;
 fuzz)
 	command -v clang >/dev/null || die "clang missing: run 'make deps' (clang, libfuzzer-14-dev)"

@@ -4,6 +4,8 @@
 #
 # Usage: scripts/deps.sh [GROUP...]
 #   (none)  what make, make demo and make run need
+#   qemu    only what building QEMU needs (make all installs the rest while
+#           QEMU builds)
 #   test    also what make test needs (pytest, the RT guest, trace readers,
 #           trinity, LAVA's schema, ...)
 #   debug   also what the debug guest kernel and image need (make image DEBUG=1)
@@ -17,10 +19,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # What make, make demo and make run need: building QEMU, the guest image
 # and our driver, booting it, and rendering the demo's printed page.
-PKGS=(
-	# QEMU build
+QEMU_PKGS=(
 	build-essential pkg-config git python3 python3-venv meson ninja-build
 	libfdt-dev libglib2.0-dev libpixman-1-dev zlib1g-dev dpkg-dev flex bison
+)
+PKGS=(
+	"${QEMU_PKGS[@]}"
 	# guest image
 	seabios busybox-static cpio gzip xz-utils kmod
 	"linux-headers-${KVER}=${KPKGVER}" "linux-source-6.1=${KPKGVER}"
@@ -58,6 +62,7 @@ TEST_PKGS=(
 lava=0
 for group in "$@"; do
 	case "$group" in
+	qemu) PKGS=("${QEMU_PKGS[@]}") ;;
 	test) PKGS+=("${TEST_PKGS[@]}") ;;
 	# the debug kernel's build (linux-source-6.1 is above)
 	debug) PKGS+=(libssl-dev) ;;
@@ -70,7 +75,7 @@ for group in "$@"; do
 		lava=1
 		;;
 	*)
-		echo "deps: unknown group '$group' (test, debug, fuzz, lava)" >&2
+		echo "deps: unknown group '$group' (qemu, test, debug, fuzz, lava)" >&2
 		exit 2
 		;;
 	esac
