@@ -7,8 +7,10 @@
  * sends it (AA 55 00 FF, check, 87, check, 78, the command strobed, FF);
  * a command is acknowledged when nFault is high while it is strobed, as
  * Linux's share.c reads parport_daisy_select().  Callers hold the port
- * (or bind the port, when nobody can have it yet) and chain_lock.
+ * (the bind-time scan too, as a client of its own) and chain_lock.
  */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
 #include <linux/slab.h>
@@ -35,13 +37,13 @@ static int lpt1284_cpp_prefix(struct lpt1284_port *port)
 	lpt1284_write_data(port, 0xff); udelay(2);
 	s = lpt1284_read_status(port) & CPP_MASK;
 	if (s != CPP_MASK) {
-		dev_dbg(port->dev, "cpp: aa5500ff(%02x)\n", s);
+		dev_dbg(&port->dev, "cpp: aa5500ff(%02x)\n", s);
 		return -ENXIO;
 	}
 	lpt1284_write_data(port, 0x87); udelay(2);
 	s = lpt1284_read_status(port) & CPP_MASK;
 	if (s != (LPT_STR_SELECT | LPT_STR_ERROR)) {
-		dev_dbg(port->dev, "cpp: aa5500ff87(%02x)\n", s);
+		dev_dbg(&port->dev, "cpp: aa5500ff87(%02x)\n", s);
 		return -ENXIO;
 	}
 	lpt1284_write_data(port, 0x78); udelay(2);
@@ -56,7 +58,7 @@ static int lpt1284_cpp_prefix(struct lpt1284_port *port)
  * Return: the status register sampled while nStrobe is low, or -ENXIO
  * when no 1284.3 device answered the prefix.
  */
-int lpt1284_cpp(struct lpt1284_port *port, u8 command)
+static int lpt1284_cpp(struct lpt1284_port *port, u8 command)
 {
 	int ret = lpt1284_cpp_prefix(port);
 	u8 s;
@@ -145,44 +147,65 @@ static int lpt1284_assign_addrs(struct lpt1284_port *port)
 	return found;
 }
 
+/* Replace @d's Device ID; returns whether it differs from the old one */
+static bool lpt1284_set_device_id(struct lpt1284_port *port,
+				  struct lpt1284_device *d, char *id,
+				  size_t len)
+{
+	bool changed;
+	char *old;
+
+	mutex_lock(&port->id_lock);
+	changed = len != d->device_id_len ||
+		  (len && memcmp(d->device_id, id, len));
+	old = d->device_id;
+	d->device_id = id;
+	d->device_id_len = len;
+	mutex_unlock(&port->id_lock);
+	kfree(old);
+	return changed;
+}
+
 /*
- * Read the selected device's Device ID in nibble mode.  Returns its
- * length without the two length bytes, 0 for none, or -EIO when no IEEE
- * 1284 peripheral answered the negotiation.  *@changed tells whether it
- * differs from the one the device had.
+ * Read the selected device's Device ID in nibble mode: the two length
+ * bytes (big-endian, counting themselves; below 2 means no ID), then the
+ * ID itself, all of it (IEEE 1284 allows 65533 bytes).  Returns its
+ * length, 0 for none, or a negative error when no IEEE 1284 peripheral
+ * answered the negotiation (-EIO) or the read was stopped.  *@changed
+ * tells whether it differs from the one the device had.
  */
 static int lpt1284_read_device_id(struct lpt1284_port *port,
 				  struct lpt1284_device *d, bool *changed)
 {
-	u8 *buf;
+	u8 head[2];
+	char *id = NULL;
 	ssize_t n;
-	size_t len;
+	size_t len = 0;
 	int ret;
 
-	*changed = d->device_id_len != 0;
 	ret = lpt1284_negotiate(port, 0x04);
 	if (ret) {
-		d->device_id_len = 0;
+		*changed = lpt1284_set_device_id(port, d, NULL, 0);
 		return ret == -ENXIO ? 0 : ret;
 	}
-	buf = kmalloc(LPT1284_DEVICE_ID_MAX + 2, GFP_KERNEL);
-	if (!buf) {
-		lpt1284_terminate(port, LPT1284_MODE_NIBBLE);
-		return -ENOMEM;
+	n = lpt1284_read_nibble(port, head, sizeof(head), false);
+	if (n == sizeof(head) && (head[0] << 8 | head[1]) > 2) {
+		len = (head[0] << 8 | head[1]) - 2;
+		/* zeroed, and one more byte: a C string for sysfs */
+		id = kzalloc(len + 1, GFP_KERNEL);
+		if (!id) {
+			lpt1284_terminate(port, LPT1284_MODE_NIBBLE);
+			return -ENOMEM;
+		}
+		n = lpt1284_read_nibble(port, (u8 *)id, len, false);
+		len = n > 0 ? n : 0;
 	}
-	n = lpt1284_read_nibble(port, buf, LPT1284_DEVICE_ID_MAX + 2, false);
 	lpt1284_terminate(port, LPT1284_MODE_NIBBLE);
-	len = 0;
-	if (n > 2) {
-		/* A big-endian length that counts its own two bytes */
-		len = min_t(size_t, n, (buf[0] << 8 | buf[1])) - 2;
-		len = min_t(size_t, len, sizeof(d->device_id));
+	if (!len) {
+		kfree(id);
+		id = NULL;
 	}
-	*changed = len != d->device_id_len ||
-		   memcmp(d->device_id, buf + 2, len);
-	memcpy(d->device_id, buf + 2, len);
-	d->device_id_len = len;
-	kfree(buf);
+	*changed = lpt1284_set_device_id(port, d, id, len);
 	return len;
 }
 
@@ -211,7 +234,7 @@ int lpt1284_scan(struct lpt1284_port *port)
 		if (d->present && lpt1284_select(port, i, LPT1284_MODE_COMPAT))
 			d->present = false;
 		if (!d->present) {
-			d->device_id_len = 0;
+			lpt1284_set_device_id(port, d, NULL, 0);
 			continue;
 		}
 		lpt1284_read_device_id(port, d, &changed);
@@ -228,7 +251,7 @@ int lpt1284_scan(struct lpt1284_port *port)
 	if (changed && end->open)
 		end->gone = true;
 	lpt1284_port_reset(port);
-	dev_info(port->dev, "%d daisy-chained device%s, end device %s\n", n,
+	dev_info(&port->dev, "%d daisy-chained device%s, end device %s\n", n,
 		 n == 1 ? "" : "s", port->end_device ? "answered" : "silent");
 	return n;
 }

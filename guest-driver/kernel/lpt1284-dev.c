@@ -10,7 +10,13 @@
  * O_NONBLOCK), selects the device for the request, deselects after it,
  * and frees the port if anyone waits - otherwise keeps it lazily, and
  * anyone who asks gets it at once.
+ *
+ * Every file operation runs between lpt1284_port_enter() and lpt1284_port_exit():
+ * once the port is removed (PnP remove, unbind, module unload) it fails
+ * with ENODEV, and the port's memory stays until the last file is closed.
  */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -24,64 +30,54 @@
  * struct lpt1284_file - an open port or device node
  * @client: its part in the port's allocate queue
  * @device: the device for /dev/lptN.D, NULL for /dev/lptN
- * @locked: LOCK or LOCK_NO_SELECT took the port for this file
- * @no_select: locked with LOCK_NO_SELECT: never select or deselect
+ * @locked: LOCK or LOCK_NO_SELECT took the port for this file (io_lock)
  */
 struct lpt1284_file {
 	struct lpt1284_client client;
 	struct lpt1284_device *device;
 	bool locked;
-	bool no_select;
 };
-
-static bool lpt1284_holds(struct lpt1284_client *client)
-{
-	struct lpt1284_port *port = client->port;
-	bool holds;
-
-	spin_lock(&port->lock);
-	holds = port->holder == client;
-	if (holds)
-		port->lazy = false;	/* in use again */
-	spin_unlock(&port->lock);
-	return holds;
-}
 
 static int lpt1284_open(struct inode *inode, struct file *file)
 {
 	struct lpt1284_port *port = container_of(inode->i_cdev,
 						 struct lpt1284_port, cdev);
-	unsigned int n = iminor(inode) - MINOR(port->devt);
+	unsigned int n = iminor(inode) - MINOR(port->dev.devt);
 	struct lpt1284_device *d = NULL;
 	struct lpt1284_file *f;
+	int ret;
 
 	if (n > LPT1284_DEVICES)
 		return -ENODEV;
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
+	ret = lpt1284_port_enter(port);
+	if (ret)
+		goto err_free;
 	if (n) {
 		d = &port->devs[n - 1];
 		mutex_lock(&port->chain_lock);
-		if (!d->present || d->gone) {
-			mutex_unlock(&port->chain_lock);
-			kfree(f);
-			return -ENODEV;
-		}
-		if (d->open) {
-			mutex_unlock(&port->chain_lock);
-			kfree(f);
-			return -EBUSY;
-		}
-		d->open = true;
-		d->client = &f->client;
+		if (!d->present || d->gone)
+			ret = -ENODEV;
+		else if (d->open)
+			ret = -EBUSY;
+		else
+			d->open = true;
 		mutex_unlock(&port->chain_lock);
 	}
+	lpt1284_port_exit(port);
+	if (ret)
+		goto err_free;
 	f->client.port = port;
 	f->client.selected = -1;
 	f->device = d;
 	file->private_data = f;
 	return nonseekable_open(inode, file);
+
+err_free:
+	kfree(f);
+	return ret;
 }
 
 static int lpt1284_release(struct inode *inode, struct file *file)
@@ -89,33 +85,44 @@ static int lpt1284_release(struct inode *inode, struct file *file)
 	struct lpt1284_file *f = file->private_data;
 	struct lpt1284_port *port = f->client.port;
 	struct lpt1284_device *d = f->device;
+	struct device *gone = NULL;
 
+	/* Also on a removed port: what the file had must go */
+	down_read(&port->alive);
 	lpt1284_release_client(&f->client);
 	if (d) {
 		mutex_lock(&port->chain_lock);
 		d->open = false;
-		d->client = NULL;
 		if (d->gone) {
 			/*
-			 * Removed by a rescan while open: the node goes now,
-			 * and comes back for a new device at that address.
+			 * Another device took the address while open: its
+			 * node comes back for it now (the end device's node
+			 * stays: it is always there).
 			 */
 			d->gone = false;
-			if (d->dev) {
-				device_destroy(lpt1284_class, d->dev->devt);
+			if (d->number != LPT1284_END_DEVICE &&
+			    !READ_ONCE(port->dead)) {
+				gone = d->dev;
 				d->dev = NULL;
 			}
-			lpt1284_device_nodes_update(port);
 		}
 		mutex_unlock(&port->chain_lock);
+		if (gone) {
+			device_unregister(gone);
+			mutex_lock(&port->chain_lock);
+			lpt1284_device_nodes_update(port);
+			mutex_unlock(&port->chain_lock);
+		}
 	}
+	up_read(&port->alive);
 	kfree(f);
 	return 0;
 }
 
 /* Port ioctls */
 
-static int lpt1284_ioc_select(struct lpt1284_file *f, void __user *argp)
+static int lpt1284_ioc_select(struct lpt1284_file *f, void __user *argp,
+			      bool nonblock)
 {
 	struct lpt1284_client *client = &f->client;
 	struct lpt1284_port *port = client->port;
@@ -127,14 +134,14 @@ static int lpt1284_ioc_select(struct lpt1284_file *f, void __user *argp)
 		return -EFAULT;
 	if (sel.flags & ~LPT1284_SELECT_HAVE_PORT)
 		return -EINVAL;
-	if (sel.device > LPT1284_END_DEVICE || !port->devs[sel.device].present)
+	if (sel.device > LPT1284_END_DEVICE ||
+	    !READ_ONCE(port->devs[sel.device].present))
 		return -ENODEV;
 	if (sel.flags & LPT1284_SELECT_HAVE_PORT) {
 		if (!lpt1284_holds(client))
 			return -EPERM;
 	} else {
-		ret = lpt1284_allocate(client, sel.timeout_ns,
-				       false);
+		ret = lpt1284_allocate(client, sel.timeout_ns, nonblock);
 		if (ret)
 			return ret;
 		allocated = true;
@@ -183,8 +190,10 @@ static void lpt1284_port_info(struct lpt1284_port *port,
 	info->caps = port->caps;
 	info->fifo_depth = port->fifo_depth;
 	info->fifo_width = port->fifo_depth ? 1 : 0;
+	mutex_lock(&port->chain_lock);
 	info->daisy_count = port->daisy_count;
 	info->end_device = port->end_device;
+	mutex_unlock(&port->chain_lock);
 }
 
 static int lpt1284_ioc_rescan(struct lpt1284_file *f)
@@ -223,7 +232,7 @@ static long lpt1284_port_ioctl(struct lpt1284_file *f, unsigned int cmd,
 	case LPT1284_IOC_FREE:
 		return lpt1284_free(client);
 	case LPT1284_IOC_SELECT:
-		return lpt1284_ioc_select(f, argp);
+		return lpt1284_ioc_select(f, argp, nonblock);
 	case LPT1284_IOC_DESELECT:
 		return lpt1284_ioc_deselect(f, argp);
 	case LPT1284_IOC_PORT_INFO:
@@ -252,6 +261,18 @@ static bool lpt1284_mode_supported(struct lpt1284_port *port, u32 mode)
 	}
 }
 
+/* Has the device gone from the chain while this file had it open? */
+static bool lpt1284_device_gone(struct lpt1284_device *d)
+{
+	bool gone;
+
+	mutex_lock(&d->port->chain_lock);
+	gone = d->gone;
+	mutex_unlock(&d->port->chain_lock);
+	return gone;
+}
+
+/* io_lock held */
 static int lpt1284_ioc_lock(struct lpt1284_file *f, bool select,
 			    bool nonblock)
 {
@@ -259,7 +280,7 @@ static int lpt1284_ioc_lock(struct lpt1284_file *f, bool select,
 	struct lpt1284_port *port = client->port;
 	int ret;
 
-	if (f->device->gone)
+	if (lpt1284_device_gone(f->device))
 		return -ENODEV;
 	ret = lpt1284_allocate(client, 0, nonblock);
 	if (ret)
@@ -276,10 +297,10 @@ static int lpt1284_ioc_lock(struct lpt1284_file *f, bool select,
 		client->selected = f->device->number;
 	}
 	f->locked = true;
-	f->no_select = !select;
 	return 0;
 }
 
+/* io_lock held */
 static int lpt1284_ioc_unlock(struct lpt1284_file *f, bool deselect)
 {
 	struct lpt1284_client *client = &f->client;
@@ -294,23 +315,47 @@ static int lpt1284_ioc_unlock(struct lpt1284_file *f, bool deselect)
 		client->selected = -1;
 	}
 	f->locked = false;
-	f->no_select = false;
 	return lpt1284_free(client);
 }
 
 static int lpt1284_ioc_device_id(struct lpt1284_device *d, void __user *argp)
 {
+	struct lpt1284_port *port = d->port;
 	struct lpt1284_device_id id;
+	int ret = 0;
 
 	if (copy_from_user(&id, argp, sizeof(id)))
 		return -EFAULT;
-	if (!d->device_id_len)
-		return -ENODATA;
-	if (copy_to_user(u64_to_user_ptr(id.buf), d->device_id,
-			 min_t(size_t, id.size, d->device_id_len)))
-		return -EFAULT;
-	id.length = d->device_id_len;
+	mutex_lock(&port->id_lock);
+	if (!d->device_id_len) {
+		ret = -ENODATA;
+	} else if (copy_to_user(u64_to_user_ptr(id.buf), d->device_id,
+				min_t(size_t, id.size, d->device_id_len))) {
+		ret = -EFAULT;
+	} else {
+		id.length = d->device_id_len;
+	}
+	mutex_unlock(&port->id_lock);
+	if (ret)
+		return ret;
 	return copy_to_user(argp, &id, sizeof(id)) ? -EFAULT : 0;
+}
+
+/* A new busy time-out: 1 ms to LPT1284_MAX_BUSY_TIMEOUT_MS */
+static int lpt1284_set_busy_timeout(struct lpt1284_device *d, u64 ms)
+{
+	if (!ms || ms > LPT1284_MAX_BUSY_TIMEOUT_MS)
+		return -EINVAL;
+	WRITE_ONCE(d->busy_timeout_ms, ms);
+	return 0;
+}
+
+/* io_lock, or -EAGAIN at once when it is taken and @nonblock */
+static int lpt1284_io_lock(struct lpt1284_device *d, bool nonblock)
+{
+	if (nonblock)
+		return mutex_trylock(&d->io_lock) ? 0 : -EAGAIN;
+	return mutex_lock_interruptible(&d->io_lock);
 }
 
 static long lpt1284_device_ioctl(struct lpt1284_file *f, unsigned int cmd,
@@ -319,17 +364,25 @@ static long lpt1284_device_ioctl(struct lpt1284_file *f, unsigned int cmd,
 	struct lpt1284_device *d = f->device;
 	struct lpt1284_port *port = d->port;
 	struct lpt1284_modes modes;
+	long ret;
 	u64 ms;
 
 	switch (cmd) {
 	case LPT1284_IOC_LOCK:
-		return lpt1284_ioc_lock(f, true, nonblock);
 	case LPT1284_IOC_LOCK_NO_SELECT:
-		return lpt1284_ioc_lock(f, false, nonblock);
 	case LPT1284_IOC_UNLOCK:
-		return lpt1284_ioc_unlock(f, true);
 	case LPT1284_IOC_UNLOCK_NO_DESELECT:
-		return lpt1284_ioc_unlock(f, false);
+		ret = lpt1284_io_lock(d, nonblock);
+		if (ret)
+			return ret;
+		if (cmd == LPT1284_IOC_LOCK)
+			ret = lpt1284_ioc_lock(f, true, nonblock);
+		else if (cmd == LPT1284_IOC_LOCK_NO_SELECT)
+			ret = lpt1284_ioc_lock(f, false, nonblock);
+		else
+			ret = lpt1284_ioc_unlock(f, cmd == LPT1284_IOC_UNLOCK);
+		mutex_unlock(&d->io_lock);
+		return ret;
 	case LPT1284_IOC_SET_MODES:
 		if (copy_from_user(&modes, argp, sizeof(modes)))
 			return -EFAULT;
@@ -339,22 +392,24 @@ static long lpt1284_device_ioctl(struct lpt1284_file *f, unsigned int cmd,
 		if (!lpt1284_mode_supported(port, modes.write_mode) ||
 		    !lpt1284_mode_supported(port, modes.read_mode))
 			return -EOPNOTSUPP;
-		d->write_mode = modes.write_mode;
-		d->read_mode = modes.read_mode;
+		ret = lpt1284_io_lock(d, nonblock);
+		if (ret)
+			return ret;
+		WRITE_ONCE(d->write_mode, modes.write_mode);
+		WRITE_ONCE(d->read_mode, modes.read_mode);
+		mutex_unlock(&d->io_lock);
 		return 0;
 	case LPT1284_IOC_GET_MODES:
-		modes.write_mode = d->write_mode;
-		modes.read_mode = d->read_mode;
+		modes.write_mode = READ_ONCE(d->write_mode);
+		modes.read_mode = READ_ONCE(d->read_mode);
 		return copy_to_user(argp, &modes, sizeof(modes)) ? -EFAULT : 0;
 	case LPT1284_IOC_SET_BUSY_TIMEOUT:
 		if (get_user(ms, (u64 __user *)argp))
 			return -EFAULT;
-		if (!ms)
-			return -EINVAL;
-		d->busy_timeout_ms = ms;
-		return 0;
+		return lpt1284_set_busy_timeout(d, ms);
 	case LPT1284_IOC_GET_BUSY_TIMEOUT:
-		return put_user(d->busy_timeout_ms, (u64 __user *)argp);
+		return put_user(READ_ONCE(d->busy_timeout_ms),
+				(u64 __user *)argp);
 	case LPT1284_IOC_DEVICE_ID:
 		return lpt1284_ioc_device_id(d, argp);
 	default:
@@ -366,17 +421,22 @@ static long lpt1284_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
 	struct lpt1284_file *f = file->private_data;
+	struct lpt1284_port *port = f->client.port;
 	void __user *argp = (void __user *)arg;
 	bool nonblock = file->f_flags & O_NONBLOCK;
-	u32 n;
+	long ret;
 
-	if (cmd == LPT1284_IOC_QUERY_WAITERS) {
-		n = lpt1284_query_waiters(f->client.port);
-		return put_user(n, (u32 __user *)argp);
-	}
-	if (f->device)
-		return lpt1284_device_ioctl(f, cmd, argp, nonblock);
-	return lpt1284_port_ioctl(f, cmd, argp, nonblock);
+	ret = lpt1284_port_enter(port);
+	if (ret)
+		return ret;
+	if (cmd == LPT1284_IOC_QUERY_WAITERS)
+		ret = put_user(lpt1284_query_waiters(port), (u32 __user *)argp);
+	else if (f->device)
+		ret = lpt1284_device_ioctl(f, cmd, argp, nonblock);
+	else
+		ret = lpt1284_port_ioctl(f, cmd, argp, nonblock);
+	lpt1284_port_exit(port);
+	return ret;
 }
 
 /* read() and write() */
@@ -392,6 +452,7 @@ static int lpt1284_io_begin(struct lpt1284_file *f, u32 mode, bool nonblock)
 	struct lpt1284_client *client = &f->client;
 	struct lpt1284_device *d = f->device;
 	struct lpt1284_port *port = client->port;
+	u64 ms = READ_ONCE(d->busy_timeout_ms);
 	int ret;
 
 	/*
@@ -404,8 +465,8 @@ static int lpt1284_io_begin(struct lpt1284_file *f, u32 mode, bool nonblock)
 		return 0;
 	}
 	spin_unlock(&port->lock);
-	ret = lpt1284_allocate(client, d->busy_timeout_ms * NSEC_PER_MSEC,
-			       nonblock);
+	/* ms <= LPT1284_MAX_BUSY_TIMEOUT_MS: no overflow */
+	ret = lpt1284_allocate(client, ms * NSEC_PER_MSEC, nonblock);
 	if (ret == -ETIMEDOUT)
 		return -EBUSY;
 	if (ret)
@@ -427,12 +488,46 @@ static void lpt1284_io_end(struct lpt1284_file *f, bool allocated)
 
 	if (!allocated)
 		return;
-	if (port->selected >= 0) {
-		mutex_lock(&port->chain_lock);
+	mutex_lock(&port->chain_lock);
+	if (port->selected >= 0)
 		lpt1284_deselect(port);
-		mutex_unlock(&port->chain_lock);
-	}
+	mutex_unlock(&port->chain_lock);
 	lpt1284_keep_or_free(&f->client);
+}
+
+/*
+ * Start a read() or write(): the port alive, the file's io_lock (not
+ * waited for with O_NONBLOCK), the device still on the chain.
+ */
+static int lpt1284_rw_enter(struct lpt1284_file *f, bool nonblock)
+{
+	struct lpt1284_device *d = f->device;
+	struct lpt1284_port *port = f->client.port;
+	int ret;
+
+	ret = lpt1284_port_enter(port);
+	if (ret)
+		return ret;
+	if (!d) {
+		ret = -EINVAL;
+		goto exit;
+	}
+	ret = lpt1284_io_lock(d, nonblock);
+	if (ret)
+		goto exit;
+	ret = lpt1284_device_gone(d) ? -ENODEV : 0;
+	if (!ret)
+		return 0;
+	mutex_unlock(&d->io_lock);
+exit:
+	lpt1284_port_exit(port);
+	return ret;
+}
+
+static void lpt1284_rw_exit(struct lpt1284_file *f)
+{
+	mutex_unlock(&f->device->io_lock);
+	lpt1284_port_exit(f->client.port);
 }
 
 static ssize_t lpt1284_write(struct file *file, const char __user *ubuf,
@@ -444,53 +539,54 @@ static ssize_t lpt1284_write(struct file *file, const char __user *ubuf,
 	size_t done = 0;
 	ssize_t n = 0;
 	int allocated;
-	bool begun;
 	u8 *kbuf;
+	u32 mode;
 
-	if (!d)
-		return -EINVAL;
-	if (d->gone)
-		return -ENODEV;
 	if (!count)
 		return 0;
 	kbuf = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!kbuf)
 		return -ENOMEM;
-	if (mutex_lock_interruptible(&d->io_lock)) {
-		kfree(kbuf);
-		return -ERESTARTSYS;
-	}
-	allocated = lpt1284_io_begin(f, d->write_mode,
-				     file->f_flags & O_NONBLOCK);
+	n = lpt1284_rw_enter(f, file->f_flags & O_NONBLOCK);
+	if (n)
+		goto out_free;
+	mode = d->write_mode;		/* once: SET_MODES waits for io_lock */
+	allocated = lpt1284_io_begin(f, mode, file->f_flags & O_NONBLOCK);
 	if (allocated < 0) {
 		n = allocated;
-		goto unlock;
+		goto out;
 	}
-	n = lpt1284_write_begin(port, d->write_mode);
-	begun = !n;
-	while (begun && done < count) {
-		size_t len = min_t(size_t, count - done, PAGE_SIZE);
-		ssize_t took;
+	n = lpt1284_write_begin(port, mode);
+	if (!n) {
+		while (done < count) {
+			size_t len = min_t(size_t, count - done, PAGE_SIZE);
+			ssize_t took;
 
-		if (copy_from_user(kbuf, ubuf + done, len)) {
-			n = -EFAULT;
-			break;
+			if (done) {
+				n = lpt1284_io_yield(port);
+				if (n)
+					break;
+			}
+			if (copy_from_user(kbuf, ubuf + done, len)) {
+				n = -EFAULT;
+				break;
+			}
+			took = lpt1284_write_bytes(port, mode, kbuf, len);
+			if (took <= 0) {
+				n = took;
+				break;
+			}
+			done += took;
+			d->bytes_written += took;
+			if (took < len)
+				break;
 		}
-		took = lpt1284_write_bytes(port, d->write_mode, kbuf, len);
-		if (took <= 0) {
-			n = took;
-			break;
-		}
-		done += took;
-		d->bytes_written += took;
-		if (took < len)
-			break;
+		lpt1284_write_end(port, mode);
 	}
-	if (begun)
-		lpt1284_write_end(port, d->write_mode);
 	lpt1284_io_end(f, allocated);
-unlock:
-	mutex_unlock(&d->io_lock);
+out:
+	lpt1284_rw_exit(f);
+out_free:
 	kfree(kbuf);
 	return done ? done : n;
 }
@@ -504,25 +600,20 @@ static ssize_t lpt1284_read(struct file *file, char __user *ubuf,
 	int allocated;
 	u8 *kbuf;
 
-	if (!d)
-		return -EINVAL;
-	if (d->gone)
-		return -ENODEV;
 	count = min_t(size_t, count, PAGE_SIZE);
 	if (!count)
 		return 0;
-	kbuf = kmalloc(count, GFP_KERNEL);
+	kbuf = kzalloc(count, GFP_KERNEL);
 	if (!kbuf)
 		return -ENOMEM;
-	if (mutex_lock_interruptible(&d->io_lock)) {
-		kfree(kbuf);
-		return -ERESTARTSYS;
-	}
+	n = lpt1284_rw_enter(f, file->f_flags & O_NONBLOCK);
+	if (n)
+		goto out_free;
 	allocated = lpt1284_io_begin(f, d->read_mode,
 				     file->f_flags & O_NONBLOCK);
 	if (allocated < 0) {
 		n = allocated;
-		goto unlock;
+		goto out;
 	}
 	n = lpt1284_transfer_read(f->client.port, d->read_mode, kbuf, count);
 	lpt1284_io_end(f, allocated);
@@ -532,13 +623,14 @@ static ssize_t lpt1284_read(struct file *file, char __user *ubuf,
 		else
 			d->bytes_read += n;
 	}
-unlock:
-	mutex_unlock(&d->io_lock);
+out:
+	lpt1284_rw_exit(f);
+out_free:
 	kfree(kbuf);
 	return n;
 }
 
-static const struct file_operations lpt1284_fops = {
+const struct file_operations lpt1284_fops = {
 	.owner = THIS_MODULE,
 	.open = lpt1284_open,
 	.release = lpt1284_release,
@@ -589,7 +681,7 @@ static ssize_t daisy_count_show(struct device *dev,
 {
 	struct lpt1284_port *port = dev_get_drvdata(dev);
 
-	return sysfs_emit(buf, "%u\n", port->daisy_count);
+	return sysfs_emit(buf, "%u\n", READ_ONCE(port->daisy_count));
 }
 static DEVICE_ATTR_RO(daisy_count);
 
@@ -637,8 +729,15 @@ static ssize_t device_id_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
 	struct lpt1284_device *d = dev_get_drvdata(dev);
+	struct lpt1284_port *port = d->port;
+	ssize_t len;
 
-	return sysfs_emit(buf, "%.*s\n", (int)d->device_id_len, d->device_id);
+	/* id_lock is never held while a node is removed */
+	mutex_lock(&port->id_lock);
+	len = sysfs_emit(buf, "%.*s\n", (int)d->device_id_len,
+			 d->device_id ?: "");
+	mutex_unlock(&port->id_lock);
+	return len;
 }
 static DEVICE_ATTR_RO(device_id);
 
@@ -648,8 +747,8 @@ static ssize_t modes_show(struct device *dev, struct device_attribute *attr,
 	struct lpt1284_device *d = dev_get_drvdata(dev);
 
 	return sysfs_emit(buf, "write %s read %s\n",
-			  lpt1284_mode_names[d->write_mode],
-			  lpt1284_mode_names[d->read_mode]);
+			  lpt1284_mode_names[READ_ONCE(d->write_mode)],
+			  lpt1284_mode_names[READ_ONCE(d->read_mode)]);
 }
 static DEVICE_ATTR_RO(modes);
 
@@ -658,7 +757,7 @@ static ssize_t busy_timeout_ms_show(struct device *dev,
 {
 	struct lpt1284_device *d = dev_get_drvdata(dev);
 
-	return sysfs_emit(buf, "%llu\n", d->busy_timeout_ms);
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(d->busy_timeout_ms));
 }
 
 static ssize_t busy_timeout_ms_store(struct device *dev,
@@ -669,12 +768,9 @@ static ssize_t busy_timeout_ms_store(struct device *dev,
 	u64 ms;
 	int ret = kstrtou64(buf, 0, &ms);
 
-	if (ret)
-		return ret;
-	if (!ms)
-		return -EINVAL;
-	d->busy_timeout_ms = ms;
-	return count;
+	if (!ret)
+		ret = lpt1284_set_busy_timeout(d, ms);
+	return ret ? ret : count;
 }
 static DEVICE_ATTR_RW(busy_timeout_ms);
 
@@ -683,7 +779,7 @@ static ssize_t bytes_written_show(struct device *dev,
 {
 	struct lpt1284_device *d = dev_get_drvdata(dev);
 
-	return sysfs_emit(buf, "%llu\n", d->bytes_written);
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(d->bytes_written));
 }
 static DEVICE_ATTR_RO(bytes_written);
 
@@ -692,7 +788,7 @@ static ssize_t bytes_read_show(struct device *dev,
 {
 	struct lpt1284_device *d = dev_get_drvdata(dev);
 
-	return sysfs_emit(buf, "%llu\n", d->bytes_read);
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(d->bytes_read));
 }
 static DEVICE_ATTR_RO(bytes_read);
 
@@ -717,9 +813,9 @@ static const struct attribute_group *lpt1284_device_groups[] = {
 
 /* Nodes */
 
-int lpt1284_port_nodes_add(struct lpt1284_port *port)
+void lpt1284_devices_init(struct lpt1284_port *port)
 {
-	int ret, i;
+	int i;
 
 	for (i = 0; i < LPT1284_DEVICES; i++) {
 		struct lpt1284_device *d = &port->devs[i];
@@ -731,65 +827,58 @@ int lpt1284_port_nodes_add(struct lpt1284_port *port)
 		d->read_mode = LPT1284_MODE_NIBBLE;
 		d->busy_timeout_ms = LPT1284_DEFAULT_BUSY_TIMEOUT_MS;
 	}
-	cdev_init(&port->cdev, &lpt1284_fops);
-	port->cdev.owner = THIS_MODULE;
-	ret = cdev_add(&port->cdev, port->devt, LPT1284_MINORS_PER_PORT);
-	if (ret)
-		return ret;
-	port->dev = device_create_with_groups(lpt1284_class, port->parent,
-					      port->devt, port,
-					      lpt1284_port_groups, "lpt%d",
-					      port->index);
-	if (IS_ERR(port->dev)) {
-		ret = PTR_ERR(port->dev);
-		port->dev = NULL;
-		cdev_del(&port->cdev);
-		return ret;
-	}
-	return 0;
 }
 
-/* Add nodes for devices found, remove those gone (at close if open). */
+/*
+ * Add nodes for devices found, remove those gone (at close if open).
+ * chain_lock held: no sysfs attribute takes it, so removing a node here
+ * cannot wait for one that waits for us.
+ */
 void lpt1284_device_nodes_update(struct lpt1284_port *port)
 {
 	int i;
 
+	if (READ_ONCE(port->dead))
+		return;
 	for (i = 0; i < LPT1284_DEVICES; i++) {
 		struct lpt1284_device *d = &port->devs[i];
 		struct device *dev;
 
 		if (d->present && !d->dev) {
 			dev = device_create_with_groups(lpt1284_class,
-							port->dev,
-							port->devt + 1 + i, d,
+							&port->dev,
+							port->dev.devt + 1 + i,
+							d,
 							lpt1284_device_groups,
 							"lpt%d.%d",
 							port->index, i);
-			if (!IS_ERR(dev))
+			if (IS_ERR(dev))
+				dev_warn(&port->dev, "no node for device %d: %ld\n",
+					 i, PTR_ERR(dev));
+			else
 				d->dev = dev;
 		} else if (!d->present && d->dev) {
 			if (d->open) {
 				d->gone = true;
 			} else {
-				device_destroy(lpt1284_class, d->dev->devt);
+				device_unregister(d->dev);
 				d->dev = NULL;
 			}
 		}
 	}
 }
 
-void lpt1284_port_nodes_remove(struct lpt1284_port *port)
+/* The port goes: every device node with it (open files keep the port). */
+void lpt1284_device_nodes_remove(struct lpt1284_port *port)
 {
 	int i;
 
+	mutex_lock(&port->chain_lock);
 	for (i = 0; i < LPT1284_DEVICES; i++) {
 		if (port->devs[i].dev) {
-			device_destroy(lpt1284_class, port->devs[i].dev->devt);
+			device_unregister(port->devs[i].dev);
 			port->devs[i].dev = NULL;
 		}
 	}
-	if (port->dev)
-		device_destroy(lpt1284_class, port->devt);
-	port->dev = NULL;
-	cdev_del(&port->cdev);
+	mutex_unlock(&port->chain_lock);
 }

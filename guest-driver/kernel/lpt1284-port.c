@@ -12,8 +12,15 @@
  *
  * The IEEE 1284 sequences follow Linux's drivers/parport/ieee1284.c and
  * ieee1284_ops.c event by event.  Waits poll briefly, then sleep on the
- * port's interrupt (nAck) with a short tick as the fallback.
+ * port's interrupt with a short tick as the fallback (a late interrupt),
+ * or poll with short sleeps when the port has no IRQ.  Every wait and
+ * every transfer loop stops for a signal (-ERESTARTSYS) and for the
+ * port's removal (-ENODEV), and transfers reschedule every chunk, as
+ * ppdev does: a transfer returns the bytes already moved, or the error
+ * when none were.
  */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
 #include <linux/io.h>
@@ -37,7 +44,7 @@ void lpt1284_write_data(struct lpt1284_port *port, u8 val)
 	outb(val, port->base + LPT_DATA);
 }
 
-u8 lpt1284_read_data(struct lpt1284_port *port)
+static u8 lpt1284_read_data(struct lpt1284_port *port)
 {
 	return inb(port->base + LPT_DATA);
 }
@@ -65,7 +72,7 @@ static u8 lpt1284_read_ecr(struct lpt1284_port *port)
 }
 
 /* Change the ECR mode; FIFO modes are entered from PS/2, as the spec asks */
-void lpt1284_set_ecr_mode(struct lpt1284_port *port, u8 mode)
+static void lpt1284_set_ecr_mode(struct lpt1284_port *port, u8 mode)
 {
 	u8 ecr = LPT_ECR_NERRINTR | LPT_ECR_SERVICE;
 
@@ -96,36 +103,97 @@ void lpt1284_port_reset(struct lpt1284_port *port)
 }
 
 /*
- * Wait until (status & mask) == val: a fast poll of about 50 us, then
- * sleeps woken by the nAck interrupt or a 1-jiffy tick, up to timeout_ms.
- * Returns 0, -ETIMEDOUT, or -EINTR when a signal is pending.
+ * Between two waits and every LPT1284_CHUNK bytes of a transfer: -ENODEV
+ * once the port is removed, -ERESTARTSYS when a signal is pending, else
+ * reschedule if needed and 0.
  */
+int lpt1284_io_yield(struct lpt1284_port *port)
+{
+	if (READ_ONCE(port->dead))
+		return -ENODEV;
+	if (signal_pending(current))
+		return -ERESTARTSYS;
+	cond_resched();
+	return 0;
+}
+
+/*
+ * Wait until cond(port, mask, val) holds: a fast poll of about 50 us,
+ * then sleeps - woken by the port's interrupt with a 1-jiffy tick for a
+ * late one, or 50-100 us at a time when the port has no IRQ - up to
+ * timeout_ms.  Returns 0, -ETIMEDOUT, -ENODEV, or -ERESTARTSYS when
+ * @stoppable and a signal is pending.
+ */
+static int lpt1284_wait_for(struct lpt1284_port *port,
+			    bool (*cond)(struct lpt1284_port *, u8, u8),
+			    u8 mask, u8 val, unsigned int timeout_ms,
+			    bool stoppable)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	int i, ret;
+
+	for (i = 0; i < 50; i++) {
+		if (cond(port, mask, val))
+			return 0;
+		udelay(1);
+	}
+	for (;;) {
+		if (stoppable) {
+			ret = lpt1284_io_yield(port);
+			if (ret)
+				return ret;
+		} else if (READ_ONCE(port->dead)) {
+			return -ENODEV;
+		}
+		if (port->irq < 0)
+			usleep_range(50, 100);
+		else if (stoppable)
+			wait_event_interruptible_timeout(port->irq_wq,
+							 cond(port, mask, val) ||
+							 READ_ONCE(port->dead),
+							 1);
+		else
+			wait_event_timeout(port->irq_wq,
+					   cond(port, mask, val) ||
+					   READ_ONCE(port->dead), 1);
+		if (cond(port, mask, val))
+			return 0;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+	}
+}
+
 static bool lpt1284_status_is(struct lpt1284_port *port, u8 mask, u8 val)
 {
 	return (lpt1284_read_status(port) & mask) == val;
 }
 
+/* Wait until (status & mask) == val; a signal stops it */
 static int lpt1284_wait(struct lpt1284_port *port, u8 mask, u8 val,
 			unsigned int timeout_ms)
 {
-	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
-	int i;
+	return lpt1284_wait_for(port, lpt1284_status_is, mask, val,
+				timeout_ms, true);
+}
 
-	for (i = 0; i < 50; i++) {
-		if (lpt1284_status_is(port, mask, val))
-			return 0;
-		udelay(1);
-	}
-	while (time_before(jiffies, deadline)) {
-		if (signal_pending(current))
-			return -EINTR;
-		wait_event_interruptible_timeout(port->irq_wq,
-						 lpt1284_status_is(port, mask,
-								   val), 1);
-		if (lpt1284_status_is(port, mask, val))
-			return 0;
-	}
-	return lpt1284_status_is(port, mask, val) ? 0 : -ETIMEDOUT;
+/* The same for terminations: bounded, but a signal does not stop it */
+static int lpt1284_wait_end(struct lpt1284_port *port, u8 mask, u8 val,
+			    unsigned int timeout_ms)
+{
+	return lpt1284_wait_for(port, lpt1284_status_is, mask, val,
+				timeout_ms, false);
+}
+
+static bool lpt1284_ecr_is(struct lpt1284_port *port, u8 bit, u8 set)
+{
+	return !!(lpt1284_read_ecr(port) & bit) == !!set;
+}
+
+/* Wait until an ECR bit is @set, up to the I/O time-out */
+static int lpt1284_wait_ecr(struct lpt1284_port *port, u8 bit, bool set)
+{
+	return lpt1284_wait_for(port, lpt1284_ecr_is, bit, set,
+				LPT1284_IO_TIMEOUT_MS, true);
 }
 
 /* What the port hardware has: ECR, PS/2, EPP, ECP and the FIFO depth */
@@ -136,6 +204,7 @@ void lpt1284_port_probe(struct lpt1284_port *port)
 
 	port->caps = LPT1284_CAP_SPP;
 	port->fifo_depth = 0;
+	port->phase = LPT1284_MODE_COMPAT;
 	lpt1284_write_control(port, LPT_CTR_SELECT | LPT_CTR_INIT);
 
 	/* ECR: low bits 01 (FIFO empty) and 0x34 reads back as 0x35 */
@@ -193,10 +262,28 @@ void lpt1284_port_probe(struct lpt1284_port *port)
 	lpt1284_port_reset(port);
 }
 
-/* IEEE 1284 negotiation, events 0-6 (and 30-31 for ECP) */
+/* The phase an extensibility byte negotiates */
+static u32 lpt1284_xb_mode(u8 xb)
+{
+	if (xb & 0x10)
+		return LPT1284_MODE_ECP;
+	if (xb & 0x40)
+		return LPT1284_MODE_EPP;
+	if (xb & 0x01)
+		return LPT1284_MODE_BYTE;
+	return LPT1284_MODE_NIBBLE;
+}
+
+/*
+ * IEEE 1284 negotiation, events 0-6 (and 30-31 for ECP).  Returns 0,
+ * -ENXIO when the peripheral refused the mode, -EIO when it did not
+ * answer, or the wait's -ERESTARTSYS/-ENODEV.  On every error the port
+ * is back in compatibility mode.
+ */
 int lpt1284_negotiate(struct lpt1284_port *port, u8 xb)
 {
 	bool xflag, ok;
+	int ret;
 
 	lpt1284_frob_control(port, LPT_CTR_STROBE | LPT_CTR_AUTOFD |
 			     LPT_CTR_SELECT, LPT_CTR_SELECT);
@@ -206,21 +293,24 @@ int lpt1284_negotiate(struct lpt1284_port *port, u8 xb)
 	udelay(1);
 	lpt1284_frob_control(port, LPT_CTR_SELECT | LPT_CTR_AUTOFD,
 			     LPT_CTR_AUTOFD);		/* event 1 */
-	if (lpt1284_wait(port, LPT_STR_ERROR | LPT_STR_SELECT |
-			 LPT_STR_PERROR | LPT_STR_ACK,
-			 LPT_STR_ERROR | LPT_STR_SELECT | LPT_STR_PERROR,
-			 35)) {				/* event 2 */
+	ret = lpt1284_wait(port, LPT_STR_ERROR | LPT_STR_SELECT |
+			   LPT_STR_PERROR | LPT_STR_ACK,
+			   LPT_STR_ERROR | LPT_STR_SELECT | LPT_STR_PERROR,
+			   35);				/* event 2 */
+	if (ret) {
 		lpt1284_frob_control(port, LPT_CTR_SELECT | LPT_CTR_AUTOFD,
 				     LPT_CTR_SELECT);
-		return -EIO;
+		return ret == -ETIMEDOUT ? -EIO : ret;
 	}
 	lpt1284_frob_control(port, LPT_CTR_STROBE, LPT_CTR_STROBE); /* 3 */
 	udelay(5);
 	lpt1284_frob_control(port, LPT_CTR_STROBE | LPT_CTR_AUTOFD, 0); /* 4 */
-	if (lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35)) {	/* event 6 */
+	ret = lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35);	/* event 6 */
+	if (ret) {
 		lpt1284_frob_control(port, LPT_CTR_SELECT, LPT_CTR_SELECT);
-		return -EIO;
+		return ret == -ETIMEDOUT ? -EIO : ret;
 	}
+	port->phase = lpt1284_xb_mode(xb);
 	/* XFlag high means yes, except for plain nibble mode */
 	xflag = lpt1284_read_status(port) & LPT_STR_SELECT;
 	ok = xb == 0 ? !xflag : xflag;
@@ -231,15 +321,23 @@ int lpt1284_negotiate(struct lpt1284_port *port, u8 xb)
 	if (xb & 0x10) {
 		/* ECP: event 30, nAutoFd low; event 31, PError high */
 		lpt1284_frob_control(port, LPT_CTR_AUTOFD, LPT_CTR_AUTOFD);
-		if (lpt1284_wait(port, LPT_STR_PERROR, LPT_STR_PERROR, 35))
-			return -EIO;
+		ret = lpt1284_wait(port, LPT_STR_PERROR, LPT_STR_PERROR, 35);
+		if (ret) {
+			lpt1284_terminate(port, LPT1284_MODE_ECP);
+			return ret == -ETIMEDOUT ? -EIO : ret;
+		}
 	}
 	return 0;
 }
 
-/* Back to compatibility mode (events 22-29; EPP: events 68-69) */
+/*
+ * Back to compatibility mode (events 22-29; EPP: events 68-69).  Its
+ * waits are bounded and not stopped by signals: a termination is always
+ * attempted in full.
+ */
 void lpt1284_terminate(struct lpt1284_port *port, u32 mode)
 {
+	port->phase = LPT1284_MODE_COMPAT;
 	lpt1284_set_ecr_mode(port, port->caps & LPT1284_CAP_PS2 ?
 			     LPT_ECR_PS2 : LPT_ECR_SPP);
 	if (mode == LPT1284_MODE_EPP) {
@@ -253,23 +351,38 @@ void lpt1284_terminate(struct lpt1284_port *port, u32 mode)
 	lpt1284_frob_control(port, LPT_CTR_SELECT | LPT_CTR_AUTOFD |
 			     LPT_CTR_STROBE | LPT_CTR_INIT,
 			     LPT_CTR_SELECT | LPT_CTR_INIT);	/* event 22 */
-	if (lpt1284_wait(port, LPT_STR_ACK, 0, 35))		/* event 24 */
+	if (lpt1284_wait_end(port, LPT_STR_ACK, 0, 35))		/* event 24 */
 		goto out;
 	lpt1284_frob_control(port, LPT_CTR_AUTOFD, LPT_CTR_AUTOFD); /* 25 */
-	lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35);	/* event 27 */
+	lpt1284_wait_end(port, LPT_STR_ACK, LPT_STR_ACK, 35);	/* event 27 */
 out:
 	lpt1284_frob_control(port, LPT_CTR_AUTOFD, 0);		/* event 29 */
 }
 
-/* Nibble or byte mode reverse transfer (events 7-11, 14-17) */
+/* What a short transfer returns: the bytes moved, else the error */
+static ssize_t lpt1284_moved(size_t done, int err)
+{
+	return done ? done : err;
+}
+
+/*
+ * Nibble or byte mode reverse transfer (events 7-11, 14-17): the bytes
+ * read; 0 when the peripheral had none or stopped answering; an error
+ * only for a signal or the port's removal before the first byte.
+ */
 ssize_t lpt1284_read_nibble(struct lpt1284_port *port, u8 *buf, size_t len,
 			    bool byte_mode)
 {
 	size_t i;
 	u8 st, byte;
-	int half;
+	int half, err = 0;
 
 	for (i = 0; i < len; i++) {
+		if (i && !(i % LPT1284_CHUNK)) {
+			err = lpt1284_io_yield(port);
+			if (err)
+				break;
+		}
 		/* nDataAvail high: the peripheral has nothing more */
 		if (lpt1284_read_status(port) & LPT_STR_ERROR)
 			break;
@@ -277,11 +390,13 @@ ssize_t lpt1284_read_nibble(struct lpt1284_port *port, u8 *buf, size_t len,
 			lpt1284_data_reverse(port);
 			lpt1284_frob_control(port, LPT_CTR_AUTOFD,
 					     LPT_CTR_AUTOFD);	/* event 7 */
-			if (lpt1284_wait(port, LPT_STR_ACK, 0, 35))
+			err = lpt1284_wait(port, LPT_STR_ACK, 0, 35);
+			if (err)
 				break;				/* event 9 */
 			buf[i] = lpt1284_read_data(port);
 			lpt1284_frob_control(port, LPT_CTR_AUTOFD, 0);
-			if (lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35))
+			err = lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35);
+			if (err)
 				break;				/* event 11 */
 			lpt1284_frob_control(port, LPT_CTR_STROBE,
 					     LPT_CTR_STROBE);	/* event 16 */
@@ -292,20 +407,22 @@ ssize_t lpt1284_read_nibble(struct lpt1284_port *port, u8 *buf, size_t len,
 		for (half = 0; half < 2; half++) {
 			lpt1284_frob_control(port, LPT_CTR_AUTOFD,
 					     LPT_CTR_AUTOFD);	/* event 7 */
-			if (lpt1284_wait(port, LPT_STR_ACK, 0, 35))
+			err = lpt1284_wait(port, LPT_STR_ACK, 0, 35);
+			if (err)
 				goto out;			/* event 9 */
 			st = lpt1284_read_status(port);
 			byte |= (((st >> 3) & 7) |
 				 (st & LPT_STR_BUSY ? 0 : 8)) << (4 * half);
 			lpt1284_frob_control(port, LPT_CTR_AUTOFD, 0);
-			if (lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35))
+			err = lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35);
+			if (err)
 				goto out;			/* event 11 */
 		}
 		buf[i] = byte;
 	}
 out:
 	lpt1284_data_forward(port);
-	return i;
+	return lpt1284_moved(i, err == -ETIMEDOUT ? 0 : err);
 }
 
 /* Why a peripheral holding Busy stopped: ENOSPC, EIO, or still waiting */
@@ -319,8 +436,8 @@ static int lpt1284_stop_reason(u8 st)
 }
 
 /* Compatibility mode, the SPP handshake (Centronics) */
-ssize_t lpt1284_write_compat(struct lpt1284_port *port, const u8 *buf,
-			     size_t len)
+static ssize_t lpt1284_write_compat(struct lpt1284_port *port, const u8 *buf,
+				    size_t len)
 {
 	unsigned long deadline;
 	size_t i;
@@ -329,6 +446,11 @@ ssize_t lpt1284_write_compat(struct lpt1284_port *port, const u8 *buf,
 
 	lpt1284_data_forward(port);
 	for (i = 0; i < len; i++) {
+		if (i && !(i % LPT1284_CHUNK)) {
+			err = lpt1284_io_yield(port);
+			if (err)
+				break;
+		}
 		deadline = jiffies + msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS);
 		for (;;) {
 			st = lpt1284_read_status(port);
@@ -338,14 +460,12 @@ ssize_t lpt1284_write_compat(struct lpt1284_port *port, const u8 *buf,
 			if (err)
 				goto out;
 			err = lpt1284_wait(port, LPT_STR_BUSY, LPT_STR_BUSY, 10);
-			if (err == -EINTR)
-				goto out;
 			if (!err)
 				break;
-			if (time_after(jiffies, deadline)) {
-				err = -ETIMEDOUT;
+			if (err != -ETIMEDOUT)
 				goto out;
-			}
+			if (time_after(jiffies, deadline))
+				goto out;
 		}
 		lpt1284_write_data(port, buf[i]);
 		udelay(1);
@@ -354,7 +474,7 @@ ssize_t lpt1284_write_compat(struct lpt1284_port *port, const u8 *buf,
 		lpt1284_frob_control(port, LPT_CTR_STROBE, 0);
 	}
 out:
-	return i ? i : err;
+	return lpt1284_moved(i, err);
 }
 
 /* EPP data cycles through the port's EPP registers */
@@ -367,74 +487,93 @@ static int lpt1284_epp_check(struct lpt1284_port *port)
 	/* Clear the time-out: both known ways */
 	outb(r | LPT_STR_TIMEOUT, port->base + LPT_STATUS);
 	outb(r & ~LPT_STR_TIMEOUT, port->base + LPT_STATUS);
-	return -EIO;
+	return -ETIMEDOUT;
 }
 
-ssize_t lpt1284_write_epp(struct lpt1284_port *port, const u8 *buf,
-			  size_t len)
+static ssize_t lpt1284_write_epp(struct lpt1284_port *port, const u8 *buf,
+				 size_t len)
 {
 	size_t i;
+	int err = 0;
 
 	lpt1284_data_forward(port);
 	lpt1284_set_ecr_mode(port, LPT_ECR_EPP);
 	for (i = 0; i < len; i++) {
+		if (i && !(i % LPT1284_CHUNK)) {
+			err = lpt1284_io_yield(port);
+			if (err)
+				break;
+		}
 		outb(buf[i], port->base + LPT_EPP_DATA);
-		if (lpt1284_epp_check(port))
+		err = lpt1284_epp_check(port);
+		if (err)
 			break;
 	}
-	return i ? i : -ETIMEDOUT;
+	return lpt1284_moved(i, err);
 }
 
-ssize_t lpt1284_read_epp(struct lpt1284_port *port, u8 *buf, size_t len)
+static ssize_t lpt1284_read_epp(struct lpt1284_port *port, u8 *buf,
+				size_t len)
 {
 	size_t i;
+	int err = 0;
 
 	lpt1284_data_reverse(port);
 	lpt1284_set_ecr_mode(port, LPT_ECR_EPP);
 	for (i = 0; i < len; i++) {
+		if (i && !(i % LPT1284_CHUNK)) {
+			err = lpt1284_io_yield(port);
+			if (err)
+				break;
+		}
 		buf[i] = inb(port->base + LPT_EPP_DATA);
 		if (lpt1284_epp_check(port))
 			break;
 	}
 	lpt1284_data_forward(port);
-	return i;
-}
-
-static bool lpt1284_ecr_is(struct lpt1284_port *port, u8 bit, bool set)
-{
-	return !!(lpt1284_read_ecr(port) & bit) == set;
+	return lpt1284_moved(i, err);
 }
 
 /*
- * Sleep until an ECR bit is @set (the port's interrupt wakes it), up to
- * the I/O time-out: what wait_event_interruptible_timeout() returns.
+ * How many bytes the FIFO still holds, as parport_pc counts them after a
+ * time-out: in test mode (the FIFO kept) fill it up and count the free
+ * entries.  Leaves the port in PS/2 mode, the FIFO emptied.
  */
-static long lpt1284_wait_ecr(struct lpt1284_port *port, u8 bit, bool set)
+static size_t lpt1284_fifo_residue(struct lpt1284_port *port)
 {
-	return wait_event_interruptible_timeout(port->irq_wq,
-						lpt1284_ecr_is(port, bit, set),
-						msecs_to_jiffies(LPT1284_IO_TIMEOUT_MS));
+	size_t free_entries = 0;
+
+	lpt1284_write_ecr(port, LPT_ECR_TEST | LPT_ECR_NERRINTR |
+			  LPT_ECR_SERVICE);
+	while (free_entries < port->fifo_depth &&
+	       !(lpt1284_read_ecr(port) & LPT_ECR_FULL)) {
+		outb(0, port->base_hi + LPT_ECP_FIFO);
+		free_entries++;
+	}
+	lpt1284_set_ecr_mode(port, LPT_ECR_PS2);
+	return port->fifo_depth - free_entries;
 }
 
 /*
- * Wait until the FIFO is empty: what it still holds was not taken.  The
- * port cannot say how much that is, so on a time-out the count is cut by
- * a whole FIFO (a short count that may be short by more than was lost).
+ * Wait until the FIFO is empty (bounded by the I/O time-out).  What it
+ * still holds then was not taken: @done, the bytes put into the FIFO,
+ * less those.
  */
 static ssize_t lpt1284_ecp_drain(struct lpt1284_port *port, size_t done,
 				 int err)
 {
-	long left;
+	int ret;
 
-	left = lpt1284_wait_ecr(port, LPT_ECR_EMPTY, true);
-	if (!(lpt1284_read_ecr(port) & LPT_ECR_EMPTY)) {
-		done -= min_t(size_t, done, port->fifo_depth);
+	ret = lpt1284_wait_ecr(port, LPT_ECR_EMPTY, true);
+	if (ret) {
+		done -= min(done, lpt1284_fifo_residue(port));
 		if (!err)
-			err = left < 0 ? -EINTR : -ETIMEDOUT;
+			err = ret;
+		return lpt1284_moved(done, err);
 	}
 	/* PS/2 mode empties the FIFO */
 	lpt1284_set_ecr_mode(port, LPT_ECR_PS2);
-	return done ? done : err;
+	return lpt1284_moved(done, err);
 }
 
 /*
@@ -445,38 +584,44 @@ static ssize_t lpt1284_write_ecp_pio(struct lpt1284_port *port, const u8 *buf,
 				     size_t len)
 {
 	size_t i = 0;
-	long left;
 	int err = 0;
 
 	while (i < len) {
+		if (i && !(i % LPT1284_CHUNK)) {
+			err = lpt1284_io_yield(port);
+			if (err)
+				break;
+		}
 		if (!(lpt1284_read_ecr(port) & LPT_ECR_FULL)) {
 			outb(buf[i++], port->base_hi + LPT_ECP_FIFO);
 			continue;
 		}
 		/* serviceIntr cleared: set again, with an IRQ, at half empty */
 		lpt1284_write_ecr(port, LPT_ECR_ECP | LPT_ECR_NERRINTR);
-		left = lpt1284_wait_ecr(port, LPT_ECR_FULL, false);
-		if (left <= 0 && (lpt1284_read_ecr(port) & LPT_ECR_FULL)) {
-			err = left < 0 ? -EINTR : -ETIMEDOUT;
+		err = lpt1284_wait_ecr(port, LPT_ECR_FULL, false);
+		if (err)
 			break;
-		}
 	}
 	return lpt1284_ecp_drain(port, i, err);
 }
 
 /*
  * ECP forward by ISA DMA, a bounce page at a time: the port asks for the
- * bytes (dmaEn, serviceIntr clear) and interrupts at terminal count.
+ * bytes (dmaEn, serviceIntr clear) and sets serviceIntr at terminal count.
  */
 static ssize_t lpt1284_write_ecp_dma(struct lpt1284_port *port, const u8 *buf,
 				     size_t len)
 {
 	size_t done = 0, count, residue;
 	unsigned long flags;
-	long left;
 	int err = 0;
 
 	while (done < len) {
+		if (done) {
+			err = lpt1284_io_yield(port);
+			if (err)
+				break;
+		}
 		count = min_t(size_t, len - done, PAGE_SIZE);
 		memcpy(port->dma_buf, buf + done, count);
 		flags = claim_dma_lock();
@@ -490,7 +635,7 @@ static ssize_t lpt1284_write_ecp_dma(struct lpt1284_port *port, const u8 *buf,
 		enable_dma(port->dma);
 		release_dma_lock(flags);
 
-		left = lpt1284_wait_ecr(port, LPT_ECR_SERVICE, true);
+		err = lpt1284_wait_ecr(port, LPT_ECR_SERVICE, true);
 
 		flags = claim_dma_lock();
 		disable_dma(port->dma);
@@ -500,17 +645,17 @@ static ssize_t lpt1284_write_ecp_dma(struct lpt1284_port *port, const u8 *buf,
 		lpt1284_write_ecr(port, LPT_ECR_ECP | LPT_ECR_NERRINTR |
 				  LPT_ECR_SERVICE);
 		done += count - min(residue, count);
-		if (residue) {
-			err = left < 0 ? -EINTR : -ETIMEDOUT;
+		if (residue && !err)
+			err = -ETIMEDOUT;
+		if (err)
 			break;
-		}
 	}
 	return lpt1284_ecp_drain(port, done, err);
 }
 
 /* ECP forward through the FIFO, by DMA when the port has a channel */
-ssize_t lpt1284_write_ecp(struct lpt1284_port *port, const u8 *buf,
-			  size_t len)
+static ssize_t lpt1284_write_ecp(struct lpt1284_port *port, const u8 *buf,
+				 size_t len)
 {
 	lpt1284_data_forward(port);
 	lpt1284_set_ecr_mode(port, LPT_ECR_ECP);
@@ -520,23 +665,33 @@ ssize_t lpt1284_write_ecp(struct lpt1284_port *port, const u8 *buf,
 }
 
 /* ECP reverse at pin level (events 38-49) */
-ssize_t lpt1284_read_ecp(struct lpt1284_port *port, u8 *buf, size_t len)
+static ssize_t lpt1284_read_ecp(struct lpt1284_port *port, u8 *buf,
+				size_t len)
 {
 	size_t i = 0;
+	int err;
 
 	lpt1284_set_ecr_mode(port, LPT_ECR_PS2);
 	lpt1284_frob_control(port, LPT_CTR_AUTOFD, LPT_CTR_AUTOFD); /* 38 */
 	lpt1284_data_reverse(port);
 	lpt1284_frob_control(port, LPT_CTR_INIT, 0);		/* event 39 */
-	if (lpt1284_wait(port, LPT_STR_PERROR, 0, 35))		/* event 40 */
+	err = lpt1284_wait(port, LPT_STR_PERROR, 0, 35);	/* event 40 */
+	if (err)
 		goto back;
 	while (i < len) {
-		if (lpt1284_wait(port, LPT_STR_ACK, 0, 10))	/* event 43 */
+		if (i && !(i % LPT1284_CHUNK)) {
+			err = lpt1284_io_yield(port);
+			if (err)
+				break;
+		}
+		err = lpt1284_wait(port, LPT_STR_ACK, 0, 10);	/* event 43 */
+		if (err)
 			break;
 		if (!(lpt1284_read_status(port) & LPT_STR_BUSY))
 			buf[i++] = lpt1284_read_data(port);
 		lpt1284_frob_control(port, LPT_CTR_AUTOFD, 0);	/* event 44 */
-		if (lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35))
+		err = lpt1284_wait(port, LPT_STR_ACK, LPT_STR_ACK, 35);
+		if (err)
 			break;					/* event 45 */
 		lpt1284_frob_control(port, LPT_CTR_AUTOFD,
 				     LPT_CTR_AUTOFD);		/* event 46 */
@@ -544,9 +699,9 @@ ssize_t lpt1284_read_ecp(struct lpt1284_port *port, u8 *buf, size_t len)
 back:
 	lpt1284_frob_control(port, LPT_CTR_INIT | LPT_CTR_AUTOFD,
 			     LPT_CTR_INIT | LPT_CTR_AUTOFD);	/* event 47 */
-	lpt1284_wait(port, LPT_STR_PERROR, LPT_STR_PERROR, 35);	/* event 49 */
+	lpt1284_wait_end(port, LPT_STR_PERROR, LPT_STR_PERROR, 35); /* 49 */
 	lpt1284_data_forward(port);
-	return i;
+	return lpt1284_moved(i, err == -ETIMEDOUT ? 0 : err);
 }
 
 /*
@@ -662,44 +817,45 @@ ssize_t lpt1284_transfer_read(struct lpt1284_port *port, u32 mode, u8 *buf,
 /* The allocate queue */
 
 static void lpt1284_grant(struct lpt1284_port *port,
-			  struct lpt1284_client *client)
+			  struct lpt1284_client *client, pid_t pid)
 {
 	port->holder = client;
-	port->holder_pid = task_tgid_nr(current);
+	port->holder_pid = pid;
 	port->lazy = false;
-	client->holds = true;
 }
 
-/* The port went free: the first queued request gets it.  Under lock. */
+/*
+ * The port went free: the first queued request gets it, and only its
+ * task is woken.  A removed port is granted to nobody.  Under lock.
+ */
 static void lpt1284_grant_next(struct lpt1284_port *port)
 {
 	struct lpt1284_waiter *w;
 
 	port->holder = NULL;
+	port->holder_pid = 0;
 	port->lazy = false;
+	if (port->dead)
+		return;
 	w = list_first_entry_or_null(&port->queue, struct lpt1284_waiter,
 				     node);
 	if (!w)
 		return;
 	list_del_init(&w->node);
 	port->nwaiters--;
-	port->holder = w->client;
-	port->lazy = false;
-	w->client->holds = true;
-	w->client->waiting = NULL;
-	w->granted = true;
-	wake_up_all(&port->wq);
+	lpt1284_grant(port, w->client, w->pid);
+	WRITE_ONCE(w->granted, true);
+	wake_up_process(w->task);
 }
 
 /* A holder that only kept the port after a read()/write() yields it. */
-static bool lpt1284_take_from_lazy(struct lpt1284_port *port)
+static void lpt1284_take_from_lazy(struct lpt1284_port *port)
 {
-	if (!port->holder || !port->lazy)
-		return false;
-	port->holder->holds = false;
-	port->holder = NULL;
-	port->lazy = false;
-	return true;
+	if (port->holder && port->lazy) {
+		port->holder = NULL;
+		port->holder_pid = 0;
+		port->lazy = false;
+	}
 }
 
 /**
@@ -709,20 +865,29 @@ static bool lpt1284_take_from_lazy(struct lpt1284_port *port)
  * @nonblock: do not wait: -EAGAIN unless the port is free at once
  *
  * Return: 0 when granted, -EDEADLK if @client holds it already,
- * -ETIMEDOUT, -EAGAIN, or -ERESTARTSYS on a signal (the request has left
- * the queue in every error case).
+ * -ETIMEDOUT, -EAGAIN, -ERESTARTSYS on a signal, or -ENODEV when the port
+ * is removed (the request has left the queue in every error case).
  */
 int lpt1284_allocate(struct lpt1284_client *client, u64 timeout_ns,
 		     bool nonblock)
 {
 	struct lpt1284_port *port = client->port;
-	struct lpt1284_waiter w = { .client = client };
-	long timeout = timeout_ns ? nsecs_to_jiffies(timeout_ns) + 1 :
+	struct lpt1284_waiter w = {
+		.client = client,
+		.task = current,
+		.pid = task_tgid_nr(current),
+	};
+	long timeout = timeout_ns ? nsecs_to_jiffies64(timeout_ns) + 1 :
 				    MAX_SCHEDULE_TIMEOUT;
-	long left;
 	int ret = 0;
 
+	if (timeout <= 0)	/* beyond what jiffies can count */
+		timeout = MAX_SCHEDULE_TIMEOUT;
 	spin_lock(&port->lock);
+	if (port->dead) {
+		spin_unlock(&port->lock);
+		return -ENODEV;
+	}
 	if (port->holder == client) {
 		if (port->lazy) {
 			port->lazy = false;	/* it asks for it for real */
@@ -734,7 +899,7 @@ int lpt1284_allocate(struct lpt1284_client *client, u64 timeout_ns,
 	}
 	lpt1284_take_from_lazy(port);
 	if (!port->holder && list_empty(&port->queue)) {
-		lpt1284_grant(port, client);
+		lpt1284_grant(port, client, w.pid);
 		spin_unlock(&port->lock);
 		return 0;
 	}
@@ -742,23 +907,37 @@ int lpt1284_allocate(struct lpt1284_client *client, u64 timeout_ns,
 		spin_unlock(&port->lock);
 		return -EAGAIN;
 	}
-	INIT_LIST_HEAD(&w.node);
 	list_add_tail(&w.node, &port->queue);
 	port->nwaiters++;
-	client->waiting = &w;
 	spin_unlock(&port->lock);
 
-	left = wait_event_interruptible_timeout(port->wq, READ_ONCE(w.granted),
-						timeout);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (READ_ONCE(w.granted) || READ_ONCE(port->dead))
+			break;
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+		if (!timeout) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		timeout = schedule_timeout(timeout);
+	}
+	__set_current_state(TASK_RUNNING);
 
 	spin_lock(&port->lock);
 	if (!w.granted) {
 		list_del(&w.node);
 		port->nwaiters--;
-		client->waiting = NULL;
-		ret = left < 0 ? -ERESTARTSYS : -ETIMEDOUT;
+		if (port->dead)
+			ret = -ENODEV;
+	} else if (port->dead) {
+		lpt1284_grant_next(port);	/* nobody holds a removed port */
+		ret = -ENODEV;
 	} else {
-		port->holder_pid = task_tgid_nr(current);
+		ret = 0;
 	}
 	spin_unlock(&port->lock);
 	return ret;
@@ -771,13 +950,15 @@ int lpt1284_try_allocate(struct lpt1284_client *client)
 	int ret = -EBUSY;
 
 	spin_lock(&port->lock);
-	if (port->holder == client && port->lazy) {
+	if (port->dead) {
+		ret = -ENODEV;
+	} else if (port->holder == client && port->lazy) {
 		port->lazy = false;
 		ret = 0;
 	} else if (port->holder != client) {
 		lpt1284_take_from_lazy(port);
 		if (!port->holder && list_empty(&port->queue)) {
-			lpt1284_grant(port, client);
+			lpt1284_grant(port, client, task_tgid_nr(current));
 			ret = 0;
 		}
 	}
@@ -785,18 +966,45 @@ int lpt1284_try_allocate(struct lpt1284_client *client)
 	return ret;
 }
 
+/* Does @client hold the port?  If it kept it lazily, it is in use again. */
+bool lpt1284_holds(struct lpt1284_client *client)
+{
+	struct lpt1284_port *port = client->port;
+	bool holds;
+
+	spin_lock(&port->lock);
+	holds = port->holder == client;
+	if (holds)
+		port->lazy = false;
+	spin_unlock(&port->lock);
+	return holds;
+}
+
+/*
+ * Before the port goes to another holder: whatever mode the peripheral
+ * was negotiated into is terminated and the ECR and control register are
+ * reset, so that nobody inherits a mode.  The holder only.
+ */
+static void lpt1284_port_idle(struct lpt1284_port *port)
+{
+	if (READ_ONCE(port->dead))
+		return;
+	if (port->phase != LPT1284_MODE_COMPAT)
+		lpt1284_terminate(port, port->phase);
+	lpt1284_port_reset(port);
+}
+
 /* Give the port up: the next queued request gets it. */
 int lpt1284_free(struct lpt1284_client *client)
 {
 	struct lpt1284_port *port = client->port;
 
-	spin_lock(&port->lock);
-	if (port->holder != client) {
-		spin_unlock(&port->lock);
+	if (!lpt1284_holds(client))
 		return -EPERM;
-	}
-	client->holds = false;
-	lpt1284_grant_next(port);
+	lpt1284_port_idle(port);
+	spin_lock(&port->lock);
+	if (port->holder == client)
+		lpt1284_grant_next(port);
 	spin_unlock(&port->lock);
 	return 0;
 }
@@ -811,13 +1019,13 @@ bool lpt1284_keep_or_free(struct lpt1284_client *client)
 	struct lpt1284_port *port = client->port;
 	bool kept = false;
 
+	lpt1284_port_idle(port);
 	spin_lock(&port->lock);
 	if (port->holder == client) {
 		if (list_empty(&port->queue)) {
 			port->lazy = true;
 			kept = true;
 		} else {
-			client->holds = false;
 			lpt1284_grant_next(port);
 		}
 	}
@@ -835,7 +1043,10 @@ u32 lpt1284_query_waiters(struct lpt1284_port *port)
 	return n;
 }
 
-/* The file is closed: free what it holds (after a deselect). */
+/*
+ * The file is closed or the kernel client disconnects: free what it
+ * holds (after a deselect).  On a removed port only the state goes.
+ */
 void lpt1284_release_client(struct lpt1284_client *client)
 {
 	struct lpt1284_port *port = client->port;
@@ -843,9 +1054,13 @@ void lpt1284_release_client(struct lpt1284_client *client)
 
 	spin_lock(&port->lock);
 	holds = port->holder == client;
+	if (holds && port->dead)
+		lpt1284_grant_next(port);
 	spin_unlock(&port->lock);
-	if (!holds)
+	if (!holds || READ_ONCE(port->dead)) {
+		client->selected = -1;
 		return;
+	}
 	if (client->selected >= 0 && client->selected < LPT1284_DAISY_MAX &&
 	    port->selected == client->selected) {
 		mutex_lock(&port->chain_lock);
@@ -854,4 +1069,21 @@ void lpt1284_release_client(struct lpt1284_client *client)
 	}
 	client->selected = -1;
 	lpt1284_free(client);
+}
+
+/*
+ * The port is being removed: from now on every operation fails with
+ * -ENODEV, and every sleeper - queued requests, transfers waiting for
+ * the peripheral - wakes to see it.
+ */
+void lpt1284_port_kill(struct lpt1284_port *port)
+{
+	struct lpt1284_waiter *w;
+
+	spin_lock(&port->lock);
+	WRITE_ONCE(port->dead, true);
+	list_for_each_entry(w, &port->queue, node)
+		wake_up_process(w->task);
+	spin_unlock(&port->lock);
+	wake_up_all(&port->irq_wq);
 }

@@ -1023,7 +1023,7 @@ static int cmd_timeout(int argc, char **argv)
 		usage("timeout needs DEV, or DEV MS");
 	path = dev_path(argv[0]);
 	if (argc == 2)
-		ms = parse_num(argv[1], MAX_MS, "busy time-out");
+		ms = parse_num(argv[1], LPT1284_MAX_BUSY_TIMEOUT_MS, "busy time-out");
 	fd = open_node(path, false);
 	if (argc == 2)
 		xioctl(fd, path, SET_BUSY_TIMEOUT, &ms);
@@ -1947,7 +1947,8 @@ static int parse_opts(int argc, char **argv, const char *letters, bool global)
 			opt.timeout_ms = parse_num(optarg, MAX_MS, "time-out");
 			break;
 		case 'b':
-			opt.busy_ms = parse_num(optarg, MAX_MS, "busy time-out");
+			opt.busy_ms = parse_num(optarg, LPT1284_MAX_BUSY_TIMEOUT_MS,
+						 "busy time-out");
 			opt.have_busy = true;
 			break;
 		case 'm':

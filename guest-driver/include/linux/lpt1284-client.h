@@ -4,9 +4,12 @@
  * "connect", "get port info" and "get PnP info" requests give a driver.
  *
  * lpt1284_connect(index) returns a handle for port index (lptN) with the
- * port's capabilities and an ops table; every call goes through the same
- * FIFO allocate queue as the device nodes' clients.  Calls sleep: process
- * context only.  Disconnect frees the port (after a deselect) if held.
+ * port's capabilities and an ops table, or an ERR_PTR (-ENODEV: no such
+ * port); every call goes through the same FIFO allocate queue as the
+ * device nodes' clients.  Calls sleep: process context only.  The handle
+ * holds the port: when the port is removed (unbind, PnP remove) every op
+ * fails with -ENODEV, and lpt1284_disconnect() must still be called.
+ * Disconnect frees the port (after a deselect) if held.
  */
 #ifndef _LINUX_LPT1284_CLIENT_H
 #define _LINUX_LPT1284_CLIENT_H
@@ -19,7 +22,7 @@ struct lpt1284_handle;
  * struct lpt1284_ops - what a connected kernel client can do
  * @try_allocate: take the port if free and nobody waits; -EBUSY otherwise
  * @allocate: queue for the port (timeout_ns 0: no limit); -ETIMEDOUT,
- *	-ERESTARTSYS
+ *	-ERESTARTSYS, -ENODEV
  * @free: give the port up; -EPERM if not held
  * @query_waiters: queued requests for the port
  * @select: select device 0-4 (the port must be held); -ENODEV, -EIO
@@ -27,8 +30,10 @@ struct lpt1284_handle;
  * @negotiate: IEEE 1284 negotiation to an LPT1284_MODE_* read/write mode
  * @terminate: back to compatibility mode from that mode
  * @write: write in an LPT1284_MODE_* mode to the selected device; returns
- *	the bytes taken or -ENOSPC, -EIO, -ETIMEDOUT
- * @read: read in an LPT1284_MODE_* mode; the bytes read, 0 for none
+ *	the bytes taken or -ENOSPC, -EIO, -ETIMEDOUT, -ERESTARTSYS (a signal
+ *	before the first byte), -ENODEV
+ * @read: read in an LPT1284_MODE_* mode; the bytes read, 0 for none, or
+ *	-ERESTARTSYS, -ENODEV
  */
 struct lpt1284_ops {
 	int (*try_allocate)(struct lpt1284_handle *h);

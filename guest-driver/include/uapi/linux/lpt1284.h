@@ -13,8 +13,15 @@
  *  - ioctl numbers: type 'p', 0xC0-0xD2 as listed;
  *  - reserved fields must be 0 (EINVAL otherwise);
  *  - the default busy time-out of read()/write() is
- *    LPT1284_DEFAULT_BUSY_TIMEOUT_MS; the I/O time-out (no handshake from
- *    the peripheral) is LPT1284_IO_TIMEOUT_MS;
+ *    LPT1284_DEFAULT_BUSY_TIMEOUT_MS, the largest one accepted (ioctl and
+ *    sysfs; EINVAL above it) LPT1284_MAX_BUSY_TIMEOUT_MS, a week; the I/O
+ *    time-out (no handshake from the peripheral) is LPT1284_IO_TIMEOUT_MS;
+ *  - read() and write() stop for a signal: they return the bytes already
+ *    moved, or fail with EINTR (or restart) when none were; on a port
+ *    that was removed (unbind, PnP remove, module unload) every operation
+ *    of a file still open fails with ENODEV;
+ *  - a Device ID is the whole ID (up to IEEE 1284's 65533 bytes): a
+ *    length field below 2 means none (ENODATA);
  *  - SELECT on device 4 (the end-of-chain device) sends a deselect-all
  *    packet: the end device answers when no daisy device is selected.
  */
@@ -31,6 +38,7 @@
 #define LPT1284_END_DEVICE		4	/* the end-of-chain device */
 
 #define LPT1284_DEFAULT_BUSY_TIMEOUT_MS	5000
+#define LPT1284_MAX_BUSY_TIMEOUT_MS	(7ULL * 24 * 60 * 60 * 1000)
 #define LPT1284_IO_TIMEOUT_MS		5000
 
 /* LPT1284_IOC_ALLOCATE */
