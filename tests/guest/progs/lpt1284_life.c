@@ -22,7 +22,7 @@
  *   lpt1284_life unlock-during-write DEV BYTES SYSDEV
  *	LOCK DEV, thread 1 writes BYTES from a pattern; once SYSDEV's
  *	bytes_written moves, the main thread UNLOCKs: the UNLOCK must wait
- *	for the write ("order write unlock")
+ *	for the write ("after-unlock BYTES": bytes_written when it returned)
  *   lpt1284_life set-timeout DEV MS
  *	SET_BUSY_TIMEOUT straight to the driver: "set-timeout ENAME"
  *   lpt1284_life bigwrite DEV BYTES
@@ -190,21 +190,7 @@ struct writer {
 	size_t len;
 	ssize_t ret;
 	int err;
-	int seq;		/* when it returned, in the order of events */
 };
-
-static int events;
-static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int next_event(void)
-{
-	int n;
-
-	pthread_mutex_lock(&events_lock);
-	n = ++events;
-	pthread_mutex_unlock(&events_lock);
-	return n;
-}
 
 static void *write_thread(void *arg)
 {
@@ -212,7 +198,6 @@ static void *write_thread(void *arg)
 
 	w->ret = write(w->fd, w->buf, w->len);
 	w->err = errno;
-	w->seq = next_event();
 	return NULL;
 }
 
@@ -274,10 +259,10 @@ static int unlock_during_write(const char *dev_path, const char *bytes,
 {
 	struct writer w = { 0 };
 	char path[256];
+	long long after;
 	pthread_t t;
 	char *buf;
 	size_t i;
-	int seq;
 
 	w.len = strtoul(bytes, NULL, 0);
 	buf = malloc(w.len);
@@ -302,10 +287,16 @@ static int unlock_during_write(const char *dev_path, const char *bytes,
 		return 1;
 	}
 	check("unlock", ioctl(w.fd, LPT1284_IOC_UNLOCK));
-	seq = next_event();
+	/*
+	 * What the write had moved when UNLOCK returned: all of it when the
+	 * UNLOCK waited for the write (the write counts its bytes before it
+	 * lets go of the file's lock); the user-space order of the two
+	 * returns would prove nothing, a thread may be preempted in between.
+	 */
+	after = read_number(path);
 	pthread_join(t, NULL);
 	printf("wrote %zd\n", w.ret);
-	printf("order %s\n", w.seq < seq ? "write unlock" : "unlock write");
+	printf("after-unlock %lld\n", after);
 	return 0;
 }
 
