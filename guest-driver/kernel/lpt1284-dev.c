@@ -599,6 +599,7 @@ static ssize_t lpt1284_read(struct file *file, char __user *ubuf,
 	ssize_t n;
 	int allocated;
 	u8 *kbuf;
+	u32 mode;
 
 	count = min_t(size_t, count, PAGE_SIZE);
 	if (!count)
@@ -609,13 +610,13 @@ static ssize_t lpt1284_read(struct file *file, char __user *ubuf,
 	n = lpt1284_rw_enter(f, file->f_flags & O_NONBLOCK);
 	if (n)
 		goto out_free;
-	allocated = lpt1284_io_begin(f, d->read_mode,
-				     file->f_flags & O_NONBLOCK);
+	mode = d->read_mode;		/* once: SET_MODES waits for io_lock */
+	allocated = lpt1284_io_begin(f, mode, file->f_flags & O_NONBLOCK);
 	if (allocated < 0) {
 		n = allocated;
 		goto out;
 	}
-	n = lpt1284_transfer_read(f->client.port, d->read_mode, kbuf, count);
+	n = lpt1284_transfer_read(f->client.port, mode, kbuf, count);
 	lpt1284_io_end(f, allocated);
 	if (n > 0) {
 		if (copy_to_user(ubuf, kbuf, n))

@@ -881,8 +881,6 @@ int lpt1284_allocate(struct lpt1284_client *client, u64 timeout_ns,
 				    MAX_SCHEDULE_TIMEOUT;
 	int ret = 0;
 
-	if (timeout <= 0)	/* beyond what jiffies can count */
-		timeout = MAX_SCHEDULE_TIMEOUT;
 	spin_lock(&port->lock);
 	if (port->dead) {
 		spin_unlock(&port->lock);
@@ -1012,14 +1010,14 @@ int lpt1284_free(struct lpt1284_client *client)
 /*
  * After a read()/write() that allocated the port itself: free it if
  * anyone waits, else keep it lazily (anyone who asks gets it at once).
- * Returns true when the port was kept.
+ * The request ended its mode itself: nothing to reset.  Returns true
+ * when the port was kept.
  */
 bool lpt1284_keep_or_free(struct lpt1284_client *client)
 {
 	struct lpt1284_port *port = client->port;
 	bool kept = false;
 
-	lpt1284_port_idle(port);
 	spin_lock(&port->lock);
 	if (port->holder == client) {
 		if (list_empty(&port->queue)) {

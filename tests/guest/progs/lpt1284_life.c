@@ -123,6 +123,12 @@ static int wait_until(int (*cond)(const char *), const char *arg)
 	return -1;
 }
 
+/* A sysfs counter above 0: someone queued, a write moved bytes */
+static int is_positive(const char *path)
+{
+	return read_number(path) > 0;
+}
+
 static int is_gone(const char *path)
 {
 	return access(path, F_OK) < 0 && errno == ENOENT;
@@ -201,14 +207,6 @@ static void *write_thread(void *arg)
 	return NULL;
 }
 
-static const char *waiters_path;
-
-static int is_queued(const char *unused)
-{
-	(void)unused;
-	return read_number(waiters_path) >= 1;
-}
-
 static int nonblock_io(const char *dev_path, const char *sysdir)
 {
 	struct lpt1284_modes modes = { LPT1284_MODE_COMPAT,
@@ -223,10 +221,9 @@ static int nonblock_io(const char *dev_path, const char *sysdir)
 	if (ioctl(w.fd, LPT1284_IOC_SET_BUSY_TIMEOUT, &ms) < 0)
 		die("SET_BUSY_TIMEOUT");
 	snprintf(path, sizeof(path), "%s/waiters", sysdir);
-	waiters_path = path;
 	if (pthread_create(&t, NULL, write_thread, &w))
 		die("pthread_create");
-	if (wait_until(is_queued, NULL)) {
+	if (wait_until(is_positive, path)) {
 		fprintf(stderr, "lpt1284_life: the first write never queued\n");
 		return 1;
 	}
@@ -244,14 +241,6 @@ static int nonblock_io(const char *dev_path, const char *sysdir)
 	else
 		printf("first-write %zd\n", w.ret);
 	return 0;
-}
-
-static const char *bytes_path;
-
-static int is_writing(const char *unused)
-{
-	(void)unused;
-	return read_number(bytes_path) > 0;
 }
 
 static int unlock_during_write(const char *dev_path, const char *bytes,
@@ -275,14 +264,13 @@ static int unlock_during_write(const char *dev_path, const char *bytes,
 	if (ioctl(w.fd, LPT1284_IOC_LOCK) < 0)
 		die("LOCK");
 	snprintf(path, sizeof(path), "%s/bytes_written", sysdev);
-	bytes_path = path;
 	if (read_number(path) != 0) {
 		fprintf(stderr, "lpt1284_life: %s is not 0\n", path);
 		return 1;
 	}
 	if (pthread_create(&t, NULL, write_thread, &w))
 		die("pthread_create");
-	if (wait_until(is_writing, NULL)) {
+	if (wait_until(is_positive, path)) {
 		fprintf(stderr, "lpt1284_life: the write never started\n");
 		return 1;
 	}
