@@ -70,6 +70,8 @@ DEBIAN = "parport_pc,ppdev"
 DEBIAN_LP = "parport_pc,lp,ppdev"
 FIFO_LP = "parport_pc_fifo,lp,ppdev"
 OURS = "lpt1284"
+#: lpt1284.ko bound by module parameters without an IRQ: every wait polls
+POLLING = "lpt1284.io=0x378 lpt1284.io_hi=0x778 lpt1284.irq=-1 lpt1284.dma=3"
 
 LPTCTL_WRITE = "lptctl write 4 {file} -m {mode}"
 LP_WRITE = "cat {file} > /dev/lp0"
@@ -83,7 +85,9 @@ PPDEV_DRAIN = "ppdev_xfer -t 30 read {mode} {size} {out}"
 #
 # One guest boot per entry, run in this order.  chain: "printer@end", or
 # "loopback@end" (a loopback with size = the EPP size, its chardev a copy of
-# what it receives); modules: what the guest loads at boot.  steps, in order:
+# what it receives); modules: what the guest loads at boot; optionally
+# append: more kernel command line (module parameters), stack: the rows'
+# label instead of the one STACK_NAMES gives.  steps, in order:
 #   ("trip", OP, STACK)               part 1: lpt_bench OP (alloc, try, ppdev)
 #   ("write", MODE, STACK, COMMAND[, DRAIN])
 #                                     part 2: COMMAND ({file}, {mode}) timed,
@@ -102,6 +106,10 @@ BOOTS: List[Dict[str, object]] = [
                ("write", "compat", "ours", LPTCTL_WRITE),
                ("write", "ecp", "ours", LPTCTL_WRITE),
                ("contend", "lpt1284.ko")]},
+    {"name": "lpt1284.ko irq=-1, printer@end", "chain": "printer@end", "modules": OURS,
+     "append": POLLING, "stack": "lpt1284.ko, no IRQ (irq=-1)",
+     "steps": [("write", "compat", "ours", LPTCTL_WRITE),
+               ("write", "ecp", "ours", LPTCTL_WRITE)]},
     {"name": "lpt1284.ko, loopback@end", "chain": "loopback@end", "modules": OURS,
      "steps": [("write", "epp", "ours", LPTCTL_WRITE, LPTCTL_DRAIN)]},
     {"name": "Debian parport_pc + ppdev, loopback@end", "chain": "loopback@end",
@@ -225,9 +233,12 @@ def port_modes(vm: Machine, modules: str) -> str:
         out = vm.console.run("lptctl info").output
         caps = re.search(r"^caps (\S+)", out, re.MULTILINE)
         dma = re.search(r"^dma (-?\d+)", out, re.MULTILINE)
+        irq = re.search(r"^irq (-?\d+)", out, re.MULTILINE)
         text = caps.group(1) if caps else "no /dev/lpt0"
         if dma and dma.group(1) == "-1":
             text += " (no DMA channel)"
+        if irq and irq.group(1) == "-1":
+            text += " (no IRQ)"
         return text
     banner = vm.console.run("dmesg | grep -m1 'parport0: PC-style'").output
     found = re.search(r"\[([A-Z0-9,]*)\]", banner)
@@ -327,7 +338,8 @@ def run_boot(boot: Dict[str, object], parts: Sequence[int], args: argparse.Names
             files.append((data, guest))
             size = data.stat().st_size
             drain_cmd = step[4] if len(step) > 4 else ""
-            row = WriteRow(mode, peer, STACK_NAMES.get((peer, modules), peer),
+            row = WriteRow(mode, peer,
+                           str(boot.get("stack") or STACK_NAMES.get((peer, modules), peer)),
                            template.format(file=guest, mode=mode), size, file=guest,
                            drain=drain_cmd.format(size=size, out="/tmp/drain.bin", mode=mode),
                            output=end, rundir=rundir)
@@ -353,7 +365,8 @@ def run_boot(boot: Dict[str, object], parts: Sequence[int], args: argparse.Names
     except LptrigError as exc:
         fail_all(str(exc).splitlines()[0])
         return
-    vm = Machine(rundir, chain, modules=modules, add_files=files)
+    vm = Machine(rundir, chain, modules=modules, add_files=files,
+                 extra_append=str(boot.get("append", "")))
     print(f"bench: {name}: modules {modules}, run directory {rundir}", file=sys.stderr)
     sent: List[Tuple[WriteRow, bytes]] = []     # what reached the end device, in order
     try:
