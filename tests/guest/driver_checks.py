@@ -6,11 +6,27 @@ machine whose shell has ``lptctl`` and the driver loaded."""
 import re
 from typing import Dict, Mapping, Tuple
 
+from lptrig import paths
 from lptrig.machine import Machine
 
 SYS = "/sys/class/lpt1284"
 #: how long a write waits for a port that other writers print through
 BUSY_DEADLINE_MS = 300_000
+
+
+def debug_image() -> bool:
+    """The guest is the debug kernel's (make test DEBUG=1)."""
+    return paths.default_image_name() == "debug"
+
+
+def kmemleak(vm: Machine) -> str:
+    """The debug kernel's kmemleak report after two scans ('' when clean;
+    tests/soak has its own copy: it cannot import from here)."""
+    sh(vm, "mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug")
+    # A scan reports only objects unreferenced for two scans in a row.
+    for _ in range(2):
+        sh(vm, "echo scan > /sys/kernel/debug/kmemleak", timeout=300)
+    return sh(vm, "cat /sys/kernel/debug/kmemleak", timeout=120)
 
 
 def outputs(vm: Machine) -> Dict[str, bytes]:
