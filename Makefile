@@ -44,7 +44,7 @@ endif
 
 LPTRIG := PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m lptrig
 
-.PHONY: all deps qemu-deps test-deps qemu image rt-image demo run test bench faults fuzz soak clean distclean
+.PHONY: all deps qemu-deps test-deps qemu image rt-image trinity demo run test bench faults fuzz soak clean distclean
 
 # The image's packages install while QEMU builds (after the packages QEMU's
 # build needs), at a lower CPU priority so that they fill the core QEMU's
@@ -89,10 +89,14 @@ run: all
 # JUnit XML to $(JUNIT) (each test's result directory is its lptrig_logs
 # property); the slowest 15 tests are listed at the end.  Guests come from
 # snapshots (docs/rig.md "Snapshot boot"; LPTRIG_SNAPSHOTS=0 boots each cold).
-test: all test-deps rt-image
+test: all test-deps rt-image trinity
 	@mkdir -p $(JUNIT_DIR)
 	PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest $(PYTEST_ARGS) --durations=15 \
 		$(if $(SHARD),--lptrig-shard=$(SHARD)) --junitxml=$(JUNIT) tests
+
+# trinity at a pinned commit with lpt1284.ko's ioctl group (tests/soak)
+trinity: deps
+	@bash third_party/trinity/build.sh >/dev/null
 
 # Every benchmark runs even when one fails; make fails if any did.
 bench: all rt-image
@@ -109,7 +113,7 @@ fuzz: deps
 # faults toggled, then trinity on /dev/lpt0* for as long (tests/soak/; make
 # test runs the same tests for 10 s each).
 soak:
-	$(MAKE) test-deps image qemu DEBUG=1
+	$(MAKE) test-deps image qemu trinity DEBUG=1
 	LPTRIG_DEBUG=1 LPTRIG_IMAGE=debug LPTRIG_SOAK_SECONDS=$(SOAK_SECONDS) \
 		LPTRIG_TRINITY_SECONDS=$(SOAK_SECONDS) \
 		PYTHONPATH=$(CURDIR)/harness $(PYTHON) -m pytest -p no:xdist -p no:cacheprovider -s -q \
