@@ -251,7 +251,11 @@ class Console:
         start = time.monotonic()
         self.skip_pending()
         self.send(line)
-        framed = re.compile(re.escape(f"{marker}-BEGIN") + r"\n(.*?)\n"
+        # The newline before END may be missing: busybox's printf does not
+        # retry a tty write that a SIGCHLD interrupts, and background jobs
+        # ending while a frame is printed lost one once (the markers are
+        # unique, so the frame is still unambiguous)
+        framed = re.compile(re.escape(f"{marker}-BEGIN") + r"\n(.*?)\n?"
                             + re.escape(f"{marker}-END") + r" (\d+)\n", re.DOTALL)
         remaining = max(timeout - (time.monotonic() - start), 0.1)
         try:
