@@ -1286,9 +1286,9 @@ static bool st_fault(struct stress_child *c, int err)
 
 /*
  * One record "lptctl stress PID SEQ\n" in one write(); a short write is
- * continued so that the record lands whole.  Without a lock the driver may
- * give EBUSY (busy time-out) before the first byte; EINTR may come at any
- * time.
+ * continued so that the record lands whole (on an O_NONBLOCK file the rest
+ * is written blocking).  Without a lock the driver may give EBUSY (busy
+ * time-out) before the first byte; EINTR may come at any time.
  */
 static void st_write_record(struct stress_child *c, int fd, unsigned int d,
 			    bool locked, bool nonblock)
@@ -1297,6 +1297,7 @@ static void st_write_record(struct stress_child *c, int fd, unsigned int d,
 				(nonblock ? OK_AGAIN : 0);
 	const char *path = stress.dev[d].path;
 	unsigned int tries = 0;
+	bool restore = false;
 	ssize_t len, done = 0;
 	char rec[64];
 
@@ -1327,9 +1328,23 @@ static void st_write_record(struct stress_child *c, int fd, unsigned int d,
 		}
 		if (!done)
 			break;	/* nothing of it went: the SEQ is reused */
+		if (err == EAGAIN && nonblock) {
+			/*
+			 * The rest of a record waits for the port: on an
+			 * O_NONBLOCK file its EAGAINs come back at once, as
+			 * fast as they are retried, while another child holds
+			 * the port longer than that
+			 */
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			nonblock = false;
+			restore = true;
+			continue;
+		}
 		if (++tries == STRESS_RECORD_TRIES)
 			break;
 	}
+	if (restore)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (done == len)
 		c->done.done.records[d]++;
 	else if (done)
